@@ -1,0 +1,115 @@
+package io.deepshard.core.bundle;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.deepshard.core.transform.Normalizer;
+import io.deepshard.core.util.Fs;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.util.ModelSerializer;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * A trained model and everything needed to use it and to know where it came from, stored as one directory:
+ * <pre>
+ *   model/network.zip       DL4J ComputationGraph with updater state (ModelSerializer)
+ *   model/normalizer.json   the input normalization fitted on the training split
+ *   model/labels.json       class names, index = class
+ *   model/config.yaml       the resolved config that trained it
+ *   model/provenance.json   versions, seed, data description, machine, git commit, training summary
+ * </pre>
+ * Written into a temporary sibling directory and renamed into place: a reader never sees half a bundle.
+ */
+public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<String> labels, String configYaml,
+                          Map<String, Object> provenance) {
+    public static final String DIR = "model";
+    public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    /** Saves into {@code <runDir>/model}, replacing an earlier bundle there. */
+    public Path save(Configuration conf, String runDir) {
+        Path run = Fs.path(runDir);
+        Path target = new Path(run, DIR);
+        Path tmp = new Path(run, "." + DIR + ".tmp-" + UUID.randomUUID());
+        FileSystem fs = Fs.fs(run, conf);
+        try {
+            fs.mkdirs(tmp);
+            try (OutputStream out = fs.create(new Path(tmp, "network.zip"))) {
+                ModelSerializer.writeModel(network, out, true);
+            }
+            write(fs, new Path(tmp, "normalizer.json"), normalizer);
+            write(fs, new Path(tmp, "labels.json"), labels);
+            write(fs, new Path(tmp, "provenance.json"), provenance);
+            try (OutputStream out = fs.create(new Path(tmp, "config.yaml"))) {
+                out.write(configYaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            Path old = new Path(run, "." + DIR + ".old-" + UUID.randomUUID());
+            boolean hadOld = fs.exists(target);
+            if (hadOld && !fs.rename(target, old)) throw new IOException("cannot move the previous bundle aside: " + target);
+            if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
+            if (hadOld) fs.delete(old, true);
+            return target;
+        } catch (IOException e) {
+            try { fs.delete(tmp, true); } catch (IOException ignored) { /* best effort */ }
+            throw new UncheckedIOException("cannot save the model bundle to " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads a bundle from a run directory or from its {@code model} directory. */
+    public static ModelBundle load(Configuration conf, String uri) {
+        Path p = Fs.path(uri);
+        FileSystem fs = Fs.fs(p, conf);
+        try {
+            if (!fs.exists(new Path(p, "network.zip")) && fs.exists(new Path(p, DIR + "/network.zip"))) p = new Path(p, DIR);
+            Path net = new Path(p, "network.zip");
+            if (!fs.exists(net)) {
+                throw new IllegalArgumentException("no model bundle at " + uri + " (expected " + net + " or "
+                        + new Path(Fs.path(uri), DIR + "/network.zip") + ")");
+            }
+            ComputationGraph graph;
+            try (InputStream in = fs.open(net)) {
+                graph = ModelSerializer.restoreComputationGraph(in, true);
+            }
+            Normalizer norm = JSON.readValue(Fs.readString(conf, new Path(p, "normalizer.json")), Normalizer.class);
+            List<String> labels = JSON.readValue(Fs.readString(conf, new Path(p, "labels.json")), new TypeReference<>() {});
+            Map<String, Object> prov = JSON.readValue(Fs.readString(conf, new Path(p, "provenance.json")), new TypeReference<>() {});
+            String config = Fs.readString(conf, new Path(p, "config.yaml"));
+            return new ModelBundle(graph, norm, labels, config, prov);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load the model bundle at " + uri + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Class probabilities for images of 8-bit pixels in CHW order, one row per image. */
+    public float[][] predict(byte[][] images) {
+        if (images.length == 0) return new float[0][];
+        int size = images[0].length;
+        float[] f = new float[images.length * size];
+        for (int i = 0; i < images.length; i++) {
+            if (images[i].length != size) throw new IllegalArgumentException("image " + i + " has " + images[i].length + " values, expected " + size);
+            normalizer.apply(images[i], 0, f, i * size, 1, size);
+        }
+        return network.output(false, Nd4j.create(f, new long[] {images.length, size}, 'c'))[0].toFloatMatrix();
+    }
+
+    private static void write(FileSystem fs, Path p, Object value) throws IOException {
+        try (OutputStream out = fs.create(p)) {
+            JSON.writeValue(new NonClosing(out), value);
+        }
+    }
+
+    private static final class NonClosing extends java.io.FilterOutputStream {
+        NonClosing(OutputStream out) { super(out); }
+        @Override public void close() throws IOException { flush(); }
+    }
+}

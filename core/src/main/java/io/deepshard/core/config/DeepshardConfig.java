@@ -1,0 +1,55 @@
+package io.deepshard.core.config;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.deepshard.core.zoo.ModelZoo;
+import io.deepshard.core.zoo.ZooModel;
+
+import java.io.Serializable;
+
+/**
+ * The whole, validated configuration of a job: built by {@link ConfigLoader}, immutable, serializable (it travels
+ * to executors as part of the training recipe).
+ *
+ * @param source   where it was read from (for messages)
+ * @param resolved the config tree after overrides and defaults, as written into the run directory
+ */
+public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, String output,
+                              String source, String resolved) implements Serializable {
+
+    static DeepshardConfig from(Section root, String source) {
+        ZooModel model = ModelZoo.fromConfig(root, "model");
+        DataConfig data = DataConfig.from(root.section("data"));
+        TrainingConfig training = TrainingConfig.from(root.section("training"));
+        String output = root.string("output", "runs/{model}-{timestamp}");
+        root.finish();
+        return new DeepshardConfig(model, data, training, output, source, null);
+    }
+
+    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, source, yaml); }
+
+    /** Fills the defaults that were not given into the tree so that the saved config states every choice made. */
+    static void writeDefaults(ObjectNode tree, DeepshardConfig c) {
+        ObjectNode t = tree.with("training");
+        t.put("strategy", c.training.strategy());
+        t.put("epochs", c.training.epochs());
+        t.put("batchSize", c.training.batchSize());
+        t.put("averagingFrequency", c.training.averagingFrequency());
+        t.put("workers", c.training.workers());
+        t.put("seed", c.training.seed());
+        t.put("l2", c.training.l2());
+        ObjectNode o = t.with("optimizer");
+        OptimizerSpec opt = c.training.optimizer();
+        o.put("type", opt.type());
+        o.put("learningRate", opt.learningRate());
+        switch (opt.type()) {
+            case "nesterov" -> o.put("momentum", opt.momentum());
+            case "adam" -> { o.put("beta1", opt.beta1()); o.put("beta2", opt.beta2()); o.put("epsilon", opt.epsilon()); }
+            case "rmsprop" -> { o.put("rmsDecay", opt.rmsDecay()); o.put("epsilon", opt.epsilon()); }
+            case "adagrad" -> o.put("epsilon", opt.epsilon());
+            default -> { }
+        }
+        tree.with("data").put("normalization", c.data.normalization());
+        tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));
+        tree.put("output", c.output);
+    }
+}

@@ -1,0 +1,44 @@
+package io.deepshard.core.config;
+
+import org.nd4j.linalg.learning.config.AdaGrad;
+import org.nd4j.linalg.learning.config.Adam;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.RmsProp;
+import org.nd4j.linalg.learning.config.Sgd;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The optimizer ({@code training.optimizer}). {@code momentum} applies to nesterov, {@code beta1/beta2} to adam,
+ * {@code rmsDecay} to rmsprop, {@code epsilon} to adam, rmsprop and adagrad.
+ */
+public record OptimizerSpec(String type, double learningRate, double momentum, double beta1, double beta2,
+                            double rmsDecay, double epsilon) implements Serializable {
+    public static final List<String> TYPES = List.of("sgd", "nesterov", "adam", "rmsprop", "adagrad");
+
+    static OptimizerSpec from(Section s) {
+        String type = s.choice("type", "nesterov", TYPES);
+        double lr = s.doubleValue("learningRate", 0.01, x -> x > 0 && x <= 10, "in (0, 10]");
+        double momentum = s.doubleValue("momentum", 0.9, x -> x >= 0 && x < 1, "in [0, 1)");
+        double beta1 = s.doubleValue("beta1", 0.9, x -> x >= 0 && x < 1, "in [0, 1)");
+        double beta2 = s.doubleValue("beta2", 0.999, x -> x >= 0 && x < 1, "in [0, 1)");
+        double rmsDecay = s.doubleValue("rmsDecay", 0.95, x -> x > 0 && x < 1, "in (0, 1)");
+        double eps = s.doubleValue("epsilon", 1e-8, x -> x > 0 && x < 1, "in (0, 1)");
+        s.finish();
+        return new OptimizerSpec(type, lr, momentum, beta1, beta2, rmsDecay, eps);
+    }
+
+    /** The DL4J updater; its state (momentum, moments) is what the averaging rounds average alongside parameters. */
+    public IUpdater toUpdater() {
+        return switch (type) {
+            case "sgd" -> new Sgd(learningRate);
+            case "nesterov" -> new Nesterovs(learningRate, momentum);
+            case "adam" -> new Adam(learningRate, beta1, beta2, epsilon);
+            case "rmsprop" -> new RmsProp(learningRate, rmsDecay, epsilon);
+            case "adagrad" -> new AdaGrad(learningRate, epsilon);
+            default -> throw new IllegalStateException("unvalidated optimizer type " + type);
+        };
+    }
+}

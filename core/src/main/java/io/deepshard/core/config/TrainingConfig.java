@@ -1,0 +1,39 @@
+package io.deepshard.core.config;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * {@code training}: how the distributed training runs.
+ *
+ * @param strategy           {@code averaging} (Deepshard's parameter averaging) or {@code dl4j-paramavg} (DL4J's stock
+ *                           ParameterAveragingTrainingMaster on the same model and data, for comparison)
+ * @param epochs             passes over the training data
+ * @param batchSize          mini-batch size per worker
+ * @param averagingFrequency local mini-batches each worker runs between two averagings (one round)
+ * @param workers            data partitions trained in parallel; 0 = Spark's default parallelism (all task slots)
+ * @param seed               seed of every random choice: initialization, per-epoch shuffles, dropout
+ * @param l2                 L2 weight penalty on weights (not biases)
+ * @param optimizer          the optimizer and its learning rate
+ */
+public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
+                             long seed, double l2, OptimizerSpec optimizer) implements Serializable {
+    public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
+
+    static TrainingConfig from(Section s) {
+        String strategy = s.choice("strategy", "averaging", STRATEGIES);
+        int epochs = s.intValue("epochs", 3, v -> v >= 1 && v <= 100_000, ">= 1");
+        int batch = s.intValue("batchSize", 64, v -> v >= 1 && v <= 1_000_000, ">= 1");
+        int freq = s.intValue("averagingFrequency", 5, v -> v >= 1, ">= 1");
+        int workers = s.intValue("workers", 0, v -> v >= 0 && v <= 100_000, ">= 1, or 0 for all task slots");
+        long seed = s.longValue("seed", 42L, v -> true, "");
+        double l2 = s.doubleValue("l2", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
+        OptimizerSpec opt = OptimizerSpec.from(s.section("optimizer"));
+        s.finish();
+        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt);
+    }
+
+    public TrainingConfig withWorkers(int w) {
+        return new TrainingConfig(strategy, epochs, batchSize, averagingFrequency, w, seed, l2, optimizer);
+    }
+}

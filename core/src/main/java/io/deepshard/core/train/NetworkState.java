@@ -1,0 +1,49 @@
+package io.deepshard.core.train;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.Serializable;
+
+/**
+ * Everything a worker needs to continue training exactly where the driver is: the flat parameter vector, the flat
+ * updater state (momentum, Adam moments, ... — averaging it too is what keeps momentum methods converging) and the
+ * iteration/epoch counters that drive learning-rate schedules and bias corrections. Plain arrays: what is broadcast,
+ * averaged and checkpointed does not depend on ND4J's serialization.
+ */
+public record NetworkState(float[] params, float[] updaterState, long iteration, int epoch) implements Serializable {
+
+    /** Copies the state out of a network. */
+    public static NetworkState of(ComputationGraph net) {
+        INDArray u = updaterView(net);
+        return new NetworkState(net.params().toFloatVector(), u == null ? new float[0] : u.toFloatVector(),
+                net.getConfiguration().getIterationCount(), net.getConfiguration().getEpochCount());
+    }
+
+    /** Overwrites the network's parameters, updater state and counters with this state. */
+    public void loadInto(ComputationGraph net) {
+        if (net.numParams() != params.length) {
+            throw new IllegalArgumentException("state has " + params.length + " parameters, network has " + net.numParams());
+        }
+        net.setParams(Nd4j.create(params, new long[] {1, params.length}, 'c'));
+        INDArray u = updaterView(net);
+        long uLen = u == null ? 0 : u.length();
+        if (uLen != updaterState.length) {
+            throw new IllegalArgumentException("state has " + updaterState.length + " updater values, network has " + uLen);
+        }
+        if (u != null) u.assign(Nd4j.create(updaterState, u.shape(), 'c'));
+        net.getConfiguration().setIterationCount(Math.toIntExact(iteration));
+        net.getConfiguration().setEpochCount(epoch);
+    }
+
+    public NetworkState withCounters(long newIteration, int newEpoch) {
+        return new NetworkState(params, updaterState, newIteration, newEpoch);
+    }
+
+    static INDArray updaterView(ComputationGraph net) {
+        ComputationGraphUpdater up = net.getUpdater(true);
+        return up == null ? null : up.getStateViewArray();
+    }
+}

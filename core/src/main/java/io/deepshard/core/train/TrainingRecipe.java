@@ -1,0 +1,12 @@
+package io.deepshard.core.train;
+
+import io.deepshard.core.data.BatchPlan;
+import io.deepshard.core.transform.Normalizer;
+
+import java.io.Serializable;
+
+/**
+ * What executors need, once per training, to run rounds: the network definition (DL4J JSON), the normalizer, the
+ * number of classes and the epoch's batch arithmetic. Broadcast once; the {@link NetworkState} changes every round.
+ */
+public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan) implements Serializable {}

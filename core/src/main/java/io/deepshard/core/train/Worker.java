@@ -1,0 +1,48 @@
+package io.deepshard.core.train;
+
+import io.deepshard.core.data.BatchPlan;
+import io.deepshard.core.data.Shard;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.dataset.DataSet;
+
+/**
+ * The worker's inner loop: continue from the broadcast state, run one round's mini-batches of this worker's shard,
+ * return the weighted result. Deterministic given (state, shard, round): a retried task returns the same result,
+ * which is what makes rounds idempotent.
+ */
+public final class Worker {
+    private Worker() {}
+
+    public static RoundResult runRound(TrainingRecipe recipe, NetworkState state, Shard shard, int round) {
+        ComputationGraph net = NetworkPool.borrow(recipe.graphJson());
+        try {
+            state.loadInto(net);
+            return train(net, recipe, shard, round);
+        } finally {
+            NetworkPool.release(recipe.graphJson(), net);
+        }
+    }
+
+    /** Runs round {@code round} of {@code shard} on {@code net} as it is. */
+    public static RoundResult train(ComputationGraph net, TrainingRecipe recipe, Shard shard, int round) {
+        BatchPlan plan = recipe.plan();
+        int n = shard.size();
+        long examples = 0;
+        double loss = 0;
+        for (int step = plan.firstStep(round), end = step + plan.stepsInRound(round); step < end; step++) {
+            int from = plan.batchStart(n, step), to = plan.batchStart(n, step + 1);
+            if (to == from) continue;
+            DataSet batch = shard.batch(from, to, recipe.normalizer(), recipe.numClasses());
+            net.fit(batch);
+            double score = net.score();
+            if (!Double.isFinite(score)) {
+                throw new TrainingDivergedException("loss became " + score + " in worker " + shard.partition()
+                        + ", iteration " + net.getConfiguration().getIterationCount()
+                        + ": lower training.optimizer.learningRate or check the data normalization");
+            }
+            loss += score * (to - from);
+            examples += to - from;
+        }
+        return RoundResult.of(NetworkState.of(net), examples, loss);
+    }
+}

@@ -1,0 +1,54 @@
+package io.deepshard.core.zoo;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
+import org.deeplearning4j.nn.conf.layers.DenseLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Multi-layer perceptron: {@code sizes = [input] + hidden + [classes]}, fully connected, softmax output.
+ * With no hidden layers it is a (softmax) perceptron. Rosenblatt 1958; Rumelhart, Hinton, Williams 1986.
+ * Default hidden sizes 256, 128 with ReLU (784-256-128-10: 235,146 parameters).
+ */
+public record Mlp(int[] hidden, String activation) implements ZooModel {
+    public static final String NAME = "mlp";
+    public static final List<String> ACTIVATIONS = List.of("relu", "tanh", "sigmoid", "leakyrelu", "elu");
+
+    @Override public String name() { return NAME; }
+
+    @Override public Map<String, Object> describe() {
+        var m = new LinkedHashMap<String, Object>();
+        m.put("name", NAME);
+        m.put("hidden", Arrays.stream(hidden).boxed().toList());
+        m.put("activation", activation);
+        return m;
+    }
+
+    @Override public void addLayers(GraphBuilder g, int[] inputShape, int numClasses) {
+        Activation act = Activation.valueOf(activation.toUpperCase(java.util.Locale.ROOT));
+        WeightInit init = activation.endsWith("relu") || activation.equals("elu") ? WeightInit.RELU : WeightInit.XAVIER;
+        String prev = INPUT;
+        for (int i = 0; i < hidden.length; i++) {
+            String name = "dense" + (i + 1);
+            g.addLayer(name, new DenseLayer.Builder().nOut(hidden[i]).activation(act).weightInit(init).build(), prev);
+            prev = name;
+        }
+        g.addLayer(OUTPUT, new OutputLayer.Builder(LossFunction.MCXENT).nOut(numClasses)
+                .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), prev);
+    }
+
+    @Override public boolean equals(Object o) {
+        return o instanceof Mlp m && Arrays.equals(hidden, m.hidden) && activation.equals(m.activation);
+    }
+
+    @Override public int hashCode() { return 31 * Arrays.hashCode(hidden) + activation.hashCode(); }
+
+    @Override public String toString() { return "Mlp" + describe(); }
+}

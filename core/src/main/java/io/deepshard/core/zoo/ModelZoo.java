@@ -1,0 +1,51 @@
+package io.deepshard.core.zoo;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.config.Section;
+
+import java.util.List;
+
+/** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
+public final class ModelZoo {
+    public static final ObjectMapper MAPPER = new ObjectMapper();
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME);
+
+    private ModelZoo() {}
+
+    /** Reads {@code key} of {@code parent}: a zoo name, or a mapping with {@code name} and the model's options. */
+    public static ZooModel fromConfig(Section parent, String key) {
+        JsonNode v = parent.raw(key);
+        String path = parent.keyPath(key);
+        Section opts;
+        String name;
+        if (v == null) {
+            parent.errors().add(path, "is required (one of " + String.join(", ", NAMES) + ", or a mapping with name and options)");
+            return null;
+        } else if (v.isTextual()) {
+            name = v.asText().trim().toLowerCase(java.util.Locale.ROOT);
+            opts = new Section(path, null, parent.errors());
+        } else if (v.isObject()) {
+            opts = new Section(path, v, parent.errors());
+            name = opts.string("name", null);
+            if (name == null) return null;
+            name = name.trim().toLowerCase(java.util.Locale.ROOT);
+        } else {
+            parent.errors().add(path, "must be a model name or a mapping with name and options, found " + v);
+            return null;
+        }
+        ZooModel model = switch (name) {
+            case LeNet5.NAME -> new LeNet5(opts.choice("variant", "modern", List.of("modern", "classic")));
+            case Mlp.NAME -> new Mlp(
+                    opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
+                    opts.choice("activation", "relu", Mlp.ACTIVATIONS));
+            default -> {
+                parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
+                        + String.join(", ", NAMES) + ")");
+                yield null;
+            }
+        };
+        opts.finish();
+        return model;
+    }
+}

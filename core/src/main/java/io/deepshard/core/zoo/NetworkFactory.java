@@ -1,0 +1,38 @@
+package io.deepshard.core.zoo;
+
+import io.deepshard.core.config.DataConfig;
+import io.deepshard.core.config.TrainingConfig;
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
+/** Builds the DL4J network of a zoo model for a dataset shape and the training settings (seed, optimizer, L2). */
+public final class NetworkFactory {
+    private NetworkFactory() {}
+
+    public static ComputationGraphConfiguration configuration(ZooModel model, DataConfig data, TrainingConfig training) {
+        int[] s = data.inputShape();
+        var g = new NeuralNetConfiguration.Builder()
+                .seed(training.seed())
+                .updater(training.optimizer().toUpdater())
+                .l2(training.l2())
+                .trainingWorkspaceMode(WorkspaceMode.ENABLED)
+                .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
+                .graphBuilder()
+                .addInputs(ZooModel.INPUT)
+                // Examples travel flat (C*H*W, CHW order); conv models get the reshape as a preprocessor.
+                .setInputTypes(model instanceof Mlp ? InputType.feedForward(data.exampleSize())
+                        : InputType.convolutionalFlat(s[1], s[2], s[0]));
+        model.addLayers(g, s, data.numClasses());
+        return g.setOutputs(ZooModel.OUTPUT).build();
+    }
+
+    /** A new, initialized network (parameters drawn with the training seed). */
+    public static ComputationGraph create(ZooModel model, DataConfig data, TrainingConfig training) {
+        ComputationGraph net = new ComputationGraph(configuration(model, data, training));
+        net.init();
+        return net;
+    }
+}

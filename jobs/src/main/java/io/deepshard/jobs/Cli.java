@@ -1,0 +1,32 @@
+package io.deepshard.jobs;
+
+import io.deepshard.core.config.ConfigException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * {@code deepshard <job> ...}: the launcher's entry point. Exit codes: 0 done, 1 the job failed, 2 bad usage or config.
+ */
+@Command(name = "deepshard", mixinStandardHelpOptions = true, version = "deepshard 0.1.0",
+        subcommands = {TrainJob.class, FetchDataJob.class},
+        description = "Distributed deep-learning training of image models on Apache Spark.")
+public final class Cli implements Runnable {
+    public static void main(String[] args) { System.exit(run(new Cli(), args)); }
+
+    @Override public void run() { new CommandLine(this).usage(System.out); }
+
+    static int run(Object command, String[] args) {
+        CommandLine cl = new CommandLine(command);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ConfigException) {
+                System.err.println("error: " + e.getMessage());
+                return 2;
+            }
+            System.err.println("error: " + Errors.userMessage(e));
+            if (Boolean.getBoolean("deepshard.debug") || System.getenv("DEEPSHARD_DEBUG") != null) e.printStackTrace();
+            else System.err.println("(set DEEPSHARD_DEBUG=1 for the stack trace)");
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,66 @@
+package io.deepshard.jobs;
+
+import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.spark.train.TrainingListener;
+
+import java.io.PrintStream;
+import java.util.Locale;
+
+/**
+ * What the user sees: one line per epoch on stdout, and within an epoch a progress bar on stderr (redrawn in place on
+ * a terminal; a line per quarter of the epoch in logs, so CI and YARN logs stay readable).
+ */
+final class Console implements TrainingListener {
+    private final PrintStream out;
+    private final PrintStream err;
+    private final boolean tty;
+    private int lastQuarter = -1;
+    private boolean headerPrinted;
+
+    Console(PrintStream out, PrintStream err, boolean tty) {
+        this.out = out;
+        this.err = err;
+        this.tty = tty;
+    }
+
+    static Console system() {
+        boolean tty = System.console() != null && !"true".equalsIgnoreCase(System.getenv("CI"));
+        return new Console(System.out, System.err, tty);
+    }
+
+    void info(String line) { out.println(line); out.flush(); }
+
+    @Override public void onRound(int epoch, int round, int rounds, double loss) {
+        double frac = (double) round / rounds;
+        if (tty) {
+            int width = 30, done = (int) Math.round(frac * width);
+            err.printf(Locale.ROOT, "\r  epoch %d [%s%s] %3.0f%%  round %d/%d  loss %.4f ", epoch + 1,
+                    "=".repeat(done), " ".repeat(width - done), frac * 100, round, rounds, loss);
+            if (round == rounds) err.print("\r" + " ".repeat(80) + "\r");
+            err.flush();
+        } else {
+            int quarter = (int) Math.floor(frac * 4);
+            if (round == 1) lastQuarter = 0;
+            if (quarter > lastQuarter && round < rounds) {
+                lastQuarter = quarter;
+                err.printf(Locale.ROOT, "  epoch %d: %d%% (round %d/%d, loss %.4f)%n", epoch + 1, quarter * 25, round, rounds, loss);
+                err.flush();
+            }
+        }
+    }
+
+    @Override public void onEpoch(EpochMetrics m) {
+        if (!headerPrinted) {
+            out.println("epoch  train-loss  test-loss  test-acc   images/s   elapsed");
+            headerPrinted = true;
+        }
+        out.printf(Locale.ROOT, "%5d  %10.4f  %9.4f  %8.4f  %9.0f  %8s%n", m.epoch(), m.trainLoss(), m.testLoss(),
+                m.testAccuracy(), m.imagesPerSecond(), duration(m.elapsedSeconds()));
+        out.flush();
+    }
+
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600 ? String.format("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String.format("%d:%02d", s / 60, s % 60);
+    }
+}

@@ -1,0 +1,24 @@
+package io.deepshard.jobs;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * Starts (or joins) the Spark session of a job. Never sets the master: spark-submit supplies it on a cluster, and the
+ * launcher supplies {@code local[N]} by default ({@code -Dspark.master}).
+ */
+final class Spark {
+    private Spark() {}
+
+    static SparkSession session(String appName) {
+        SparkConf probe = new SparkConf();
+        if (!probe.contains("spark.master")) {
+            throw new IllegalStateException("no Spark master is set: run jobs through bin/deepshard (local Spark by default, "
+                    + "--master URL for a cluster) or spark-submit, or pass -Dspark.master=local[*] to java");
+        }
+        return SparkSession.builder()
+                .appName(appName)
+                .config("spark.ui.showConsoleProgress", "false") // our own progress line instead of Spark's stage bars
+                .getOrCreate();
+    }
+}

@@ -1,0 +1,18 @@
+package io.deepshard.spark.data;
+
+import io.deepshard.core.data.ImageRecord;
+import io.deepshard.core.transform.ChannelStats;
+import io.deepshard.core.transform.Normalizer;
+import org.apache.spark.api.java.JavaRDD;
+
+/** Fits the normalizer with one distributed aggregation over the training split (never the test split). */
+public final class Normalization {
+    private Normalization() {}
+
+    public static Normalizer fit(JavaRDD<ImageRecord> train, String kind, int channels) {
+        if (!kind.equals("standardize")) return Normalizer.fixed(kind, channels);
+        ChannelStats stats = train.treeAggregate(new ChannelStats(channels), (s, r) -> s.add(r.pixels()), ChannelStats::merge);
+        if (stats.valuesPerChannel() == 0) throw new IllegalArgumentException("cannot fit normalization: the training split is empty");
+        return Normalizer.fit(kind, stats);
+    }
+}

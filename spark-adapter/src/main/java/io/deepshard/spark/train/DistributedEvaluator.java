@@ -1,0 +1,39 @@
+package io.deepshard.spark.train;
+
+import io.deepshard.core.data.Shard;
+import io.deepshard.core.train.EvalStats;
+import io.deepshard.core.train.NetworkPool;
+import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.TrainingRecipe;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
+/** Evaluates a state on cached evaluation shards, in parallel, merging per-shard statistics. */
+public final class DistributedEvaluator {
+    private static final int EVAL_BATCH = 256;
+
+    private DistributedEvaluator() {}
+
+    public static EvalStats evaluate(JavaSparkContext sc, JavaRDD<Shard> shards, TrainingRecipe recipe, NetworkState state) {
+        Broadcast<NetworkState> bc = sc.broadcast(state);
+        Broadcast<TrainingRecipe> rec = sc.broadcast(recipe);
+        try {
+            int k = recipe.numClasses();
+            return shards.map(shard -> {
+                TrainingRecipe r = rec.value();
+                ComputationGraph net = NetworkPool.borrow(r.graphJson());
+                try {
+                    bc.value().loadInto(net);
+                    return EvalStats.of(net, shard, r.normalizer(), r.numClasses(), EVAL_BATCH);
+                } finally {
+                    NetworkPool.release(r.graphJson(), net);
+                }
+            }).fold(new EvalStats(k), EvalStats::merge);
+        } finally {
+            bc.destroy();
+            rec.destroy();
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package io.deepshard.spark.train;
+
+import io.deepshard.core.config.DeepshardConfig;
+import io.deepshard.core.config.TrainingConfig;
+import io.deepshard.core.data.BatchPlan;
+import io.deepshard.core.data.Shard;
+import io.deepshard.core.train.EvalStats;
+import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.TrainingRecipe;
+import io.deepshard.core.transform.Normalizer;
+import io.deepshard.core.zoo.NetworkFactory;
+import io.deepshard.spark.data.LoadedSplit;
+import io.deepshard.spark.data.Sharder;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The epoch loop on the driver: reshuffle into shards, let the strategy train the epoch, evaluate, report.
+ * Data, model and settings come from the validated config; the strategy decides how workers are combined.
+ */
+public final class DistributedTrainer {
+    private final JavaSparkContext sc;
+    private final DeepshardConfig config;
+
+    public DistributedTrainer(JavaSparkContext sc, DeepshardConfig config) {
+        this.sc = sc;
+        this.config = config;
+    }
+
+    /** The result: the trained network (on the driver), its state, and per-epoch metrics. */
+    public record Result(ComputationGraph network, NetworkState state, List<EpochMetrics> history, int workers,
+                         double imagesPerSecond, EvalStats finalTest) {}
+
+    /** Number of workers: {@code training.workers}, or Spark's default parallelism (all task slots) when 0. */
+    public int workers() {
+        int w = config.training().workers();
+        return w > 0 ? w : Math.max(1, sc.defaultParallelism());
+    }
+
+    public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
+        TrainingConfig t = config.training();
+        int workers = workers();
+        BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
+        ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t);
+        NetworkState state = NetworkState.of(net);
+        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
+        var history = new ArrayList<EpochMetrics>();
+        long start = System.nanoTime();
+        double trainSecondsTotal = 0;
+        long examplesTotal = 0;
+        EvalStats test = null;
+        try (TrainingStrategy strategy = t.strategy().equals("dl4j-paramavg")
+                ? new Dl4jParamAvgStrategy(sc, recipe, state, t.batchSize(), t.averagingFrequency(), t.seed())
+                : new AveragingStrategy(sc, recipe)) {
+            JavaRDD<Shard> previous = null;
+            for (int epoch = 0; epoch < t.epochs(); epoch++) {
+                long t0 = System.nanoTime();
+                sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
+                JavaRDD<Shard> shards = Sharder.shard(train.records(), plan, t.seed(), epoch, config.data().exampleSize());
+                shards.count(); // materialize before the rounds so every round reads cached shards
+                if (previous != null) previous.unpersist(false);
+                previous = shards;
+                TrainingStrategy.Outcome out = strategy.trainEpoch(new EpochContext(shards, state, epoch, listener));
+                state = out.state();
+                double trainSeconds = (System.nanoTime() - t0) / 1e9;
+                trainSecondsTotal += trainSeconds;
+                examplesTotal += out.examples();
+                double testLoss = Double.NaN, testAcc = Double.NaN;
+                if (testShards != null) {
+                    sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate");
+                    test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
+                    testLoss = test.loss();
+                    testAcc = test.accuracy();
+                }
+                var m = new EpochMetrics(epoch + 1, out.trainLoss(), testLoss, testAcc, out.examples(),
+                        out.rounds() < 0 ? plan.roundsPerEpoch() : out.rounds(), trainSeconds,
+                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9);
+                history.add(m);
+                listener.onEpoch(m);
+            }
+            if (previous != null) previous.unpersist(false);
+        }
+        state.loadInto(net);
+        return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), test);
+    }
+}
