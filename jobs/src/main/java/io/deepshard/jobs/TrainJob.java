@@ -87,7 +87,7 @@ public final class TrainJob implements Callable<Integer> {
         var t = config.training();
         console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training / %,d test images, %d classes",
                 config.model().describe().toString().replaceAll("[{}]", ""), train.count(), test == null ? 0 : test.count(), config.data().numClasses()));
-        console.info(String.format(Locale.ROOT, "Spark %s (%s): %d workers x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
+        console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
                 sc.version(), sc.master(), workers, t.batchSize(), t.averagingFrequency(), t.strategy(), t.optimizer().type(),
                 t.optimizer().learningRate(), t.seed()));
         Normalizer normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());

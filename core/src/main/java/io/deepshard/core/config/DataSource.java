@@ -71,7 +71,8 @@ public record DataSource(String builtIn, String images, String labels) implement
         public static final java.util.List<String> ALL =
                 java.util.List.of("fashion-mnist:train", "fashion-mnist:test", "mnist:train", "mnist:test");
 
-        static boolean isBuiltInForm(String s) { return s.matches("[a-z0-9-]+:(train|test)"); }
+        /** {@code name:split} with no slash: a URI scheme is always followed by a path. */
+        static boolean isBuiltInForm(String s) { return s.matches("[a-z0-9-]+:[a-z0-9-]*"); }
 
         private BuiltInNames() {}
     }

@@ -73,13 +73,10 @@ public final class IdxFiles {
             skipFully(lab.data, 8 + from, p.labels(), from, 1, 8);
             for (long i = from; i < to; i++) {
                 byte[] px = new byte[size];
-                try {
-                    img.data.readFully(px);
-                } catch (EOFException e) {
-                    throw truncated(p.images(), i, p.count(), 16 + p.count() * size);
-                }
+                int got = img.data.readNBytes(px, 0, size);
+                if (got < size) throw truncated(p.images(), i, got, size, p.count(), 16 + p.count() * size);
                 int label = lab.data.read();
-                if (label < 0) throw truncated(p.labels(), i, p.count(), 8 + p.count());
+                if (label < 0) throw truncated(p.labels(), i, 0, 1, p.count(), 8 + p.count());
                 if (label >= numClasses) {
                     throw new DataFormatException(p.labels() + ": record " + i + " has label " + label
                             + ", outside [0, " + numClasses + ") (data.numClasses = " + numClasses + ")");
@@ -102,9 +99,10 @@ public final class IdxFiles {
         }
     }
 
-    private static DataFormatException truncated(String file, long record, long count, long expectedBytes) {
-        return new DataFormatException(file + " is truncated: it ends inside record " + record + " of " + count
-                + " (the header promises " + expectedBytes + " bytes" + " of data in all)");
+    private static DataFormatException truncated(String file, long record, int got, int recordSize, long count, long expectedBytes) {
+        String where = got == 0 ? "before record " + record : "inside record " + record + " (" + got + " of " + recordSize + " bytes)";
+        return new DataFormatException(file + " is truncated: it ends " + where + " of " + count
+                + " (the header promises " + expectedBytes + " bytes in all)");
     }
 
     private static DataFormatException badMagic(String file, int found, int expected, String what) {

@@ -11,14 +11,18 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 /**
  * Networks built on an executor, kept for the JVM's lifetime and reused across rounds: building a graph costs far
  * more than loading a state into it. Concurrent tasks in one executor each borrow their own instance.
+ * {@code -Ddeepshard.networkPool.disabled=true} builds a fresh network for every task: tests use it to prove that a
+ * round takes its whole state from the broadcast, not from what an executor's network still remembers.
  */
 public final class NetworkPool {
     private static final Map<String, Queue<ComputationGraph>> POOL = new ConcurrentHashMap<>();
 
     private NetworkPool() {}
 
+    private static boolean disabled() { return Boolean.getBoolean("deepshard.networkPool.disabled"); }
+
     public static ComputationGraph borrow(String graphJson) {
-        ComputationGraph net = POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).poll();
+        ComputationGraph net = disabled() ? null : POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).poll();
         if (net == null) {
             net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
             net.init();
@@ -27,6 +31,7 @@ public final class NetworkPool {
     }
 
     public static void release(String graphJson, ComputationGraph net) {
+        if (disabled()) return;
         POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).add(net);
     }
 }

@@ -15,6 +15,9 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
 import java.util.ArrayList;
 import java.util.List;
 
@@ -23,6 +26,7 @@ import java.util.List;
  * Data, model and settings come from the validated config; the strategy decides how workers are combined.
  */
 public final class DistributedTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(DistributedTrainer.class);
     private final JavaSparkContext sc;
     private final DeepshardConfig config;
 
@@ -41,9 +45,19 @@ public final class DistributedTrainer {
         return w > 0 ? w : Math.max(1, sc.defaultParallelism());
     }
 
+    private void warnIfOversubscribed(int workers) {
+        int slots = sc.defaultParallelism();
+        if (workers > slots) {
+            LOG.warn("training.workers = {} but Spark has {} task slots: every round runs in {} waves, each as slow as "
+                    + "the slowest task; use training.workers = {} (or 0) for synchronous rounds without waiting",
+                    workers, slots, (workers + slots - 1) / slots, slots);
+        }
+    }
+
     public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
         TrainingConfig t = config.training();
         int workers = workers();
+        warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
         ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t);
         NetworkState state = NetworkState.of(net);
@@ -64,7 +78,10 @@ public final class DistributedTrainer {
                 shards.count(); // materialize before the rounds so every round reads cached shards
                 if (previous != null) previous.unpersist(false);
                 previous = shards;
+                double shardSeconds = (System.nanoTime() - t0) / 1e9;
                 TrainingStrategy.Outcome out = strategy.trainEpoch(new EpochContext(shards, state, epoch, listener));
+                LOG.debug("epoch {}: shuffle into shards {} s, rounds {} s", epoch + 1, shardSeconds,
+                        (System.nanoTime() - t0) / 1e9 - shardSeconds);
                 state = out.state();
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 trainSecondsTotal += trainSeconds;

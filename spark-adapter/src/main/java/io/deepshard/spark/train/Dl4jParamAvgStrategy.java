@@ -21,6 +21,7 @@ import java.util.List;
  * DL4J's stock {@code ParameterAveragingTrainingMaster} (dl4j-spark3 1.0.0-M2, deprecated upstream), kept to compare
  * against on the same model, shards, batch size, averaging frequency and normalization. It averages the updater state
  * too ({@code saveUpdater(true)}); the Direct approach, because the default export approach needs a shared FS.
+ * Its reported training loss is DL4J's {@code getScore()}: the mean loss of the last averaging only, not of the epoch.
  */
 public final class Dl4jParamAvgStrategy implements TrainingStrategy {
     private final JavaSparkContext sc;

@@ -1,0 +1,157 @@
+package io.deepshard.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.bundle.ModelBundle;
+import io.deepshard.core.data.IdxWriter;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The train job end to end, as the launcher runs it (in-process, local[2] Spark from the spark.master property):
+ * exit codes, console lines, the run directory and a model bundle that reproduces the reported accuracy.
+ */
+class TrainJobIT {
+    @TempDir static Path dir;
+    static Path config;
+    static byte[][] testImages;
+    static int[] testLabels;
+
+    @BeforeAll
+    static void data() throws Exception {
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+        Random r = new Random(8);
+        int[] trainLabels = new int[600];
+        byte[][] train = images(r, trainLabels);
+        testLabels = new int[200];
+        testImages = images(r, testLabels);
+        IdxWriter.write(dir.resolve("train-images-idx3-ubyte.gz"), dir.resolve("train-labels-idx1-ubyte.gz"), train, trainLabels, 12, 12, true);
+        IdxWriter.write(dir.resolve("t10k-images-idx3-ubyte"), dir.resolve("t10k-labels-idx1-ubyte"), testImages, testLabels, 12, 12, false);
+        config = dir.resolve("job.yaml");
+        Files.writeString(config, """
+                model: {name: mlp, hidden: [32]}
+                data:
+                  train: %s
+                  test: %s
+                  inputShape: [1, 12, 12]
+                  numClasses: 3
+                training: {workers: 2, batchSize: 16, averagingFrequency: 3, epochs: 1, seed: 5,
+                           optimizer: {type: adam, learningRate: 0.01}}
+                output: %s
+                """.formatted(dir.resolve("train-images-idx3-ubyte.gz"), dir.resolve("t10k-images-idx3-ubyte"), dir.resolve("run")));
+    }
+
+    @AfterAll
+    static void clear() {
+        System.clearProperty("spark.master");
+    }
+
+    /** Fills {@code labels} and returns matching images: class 0 bright top-left, 1 top-right, 2 bottom. */
+    static byte[][] images(Random r, int[] labels) {
+        int n = labels.length;
+        byte[][] out = new byte[n][144];
+        for (int i = 0; i < n; i++) {
+            labels[i] = r.nextInt(3);
+            for (int p = 0; p < 144; p++) {
+                int y = p / 12, x = p % 12;
+                boolean hot = switch (labels[i]) { case 0 -> y < 5 && x < 5; case 1 -> y < 5 && x > 6; default -> y > 6; };
+                out[i][p] = (byte) (30 + r.nextInt(50) + (hot ? 150 : 0));
+            }
+        }
+        return out;
+    }
+
+    record Run(int exit, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int code = Cli.run(new Cli(), args);
+            return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void trainsSavesAndTheBundleReproducesTheReportedAccuracy() throws Exception {
+        Run r = run("train", config.toString(), "--set", "training.epochs=2");
+        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        assertThat(r.out()).contains("epoch  train-loss  test-loss  test-acc   images/s   elapsed")
+                .containsPattern("(?m)^\\s+1\\s+\\d+\\.\\d{4}\\s+\\d+\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d+\\s+\\d+:\\d\\d$")
+                .containsPattern("(?m)^\\s+2\\s+")
+                .contains("run directory: " + dir.resolve("run"));
+        assertThat(r.err()).contains("epoch 1: 25%"); // progress within the epoch (not a terminal: quarter lines)
+
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("run/metrics.json").toFile());
+        assertThat(m.get("epochs").asInt()).isEqualTo(2);
+        assertThat(m.get("history")).hasSize(2);
+        assertThat(m.get("imagesPerSecond").asDouble()).isPositive();
+        double acc = m.get("testAccuracy").asDouble();
+        assertThat(acc).isGreaterThan(0.9); // the classes are easy
+        assertThat(m.get("testLoss").asDouble()).isPositive();
+
+        ModelBundle bundle = ModelBundle.load(new Configuration(), dir.resolve("run").toString());
+        float[][] p = bundle.predict(testImages);
+        int correct = 0;
+        for (int i = 0; i < p.length; i++) {
+            int best = 0;
+            for (int k = 1; k < 3; k++) if (p[i][k] > p[i][best]) best = k;
+            if (best == testLabels[i]) correct++;
+        }
+        assertThat((double) correct / p.length).isEqualTo(acc);
+        assertThat(bundle.labels()).containsExactly("0", "1", "2");
+        assertThat(bundle.configYaml()).contains("epochs: 2"); // the override is in the saved config
+        assertThat(bundle.provenance()).containsKeys("versions", "seed", "data", "machine", "configSha256", "training");
+        assertThat(bundle.provenance().get("seed")).isEqualTo(5);
+
+        // the same output again: refused before Spark starts, nothing overwritten
+        Run again = run("train", config.toString());
+        assertThat(again.exit()).isEqualTo(2);
+        assertThat(again.err()).contains("already holds a trained model");
+    }
+
+    @Test
+    void configErrorsAreReportedAllAtOnceWithExitCode2() {
+        Run r = run("train", config.toString(), "--set", "training.epochs=0", "--set", "training.optimizer.type=adamm");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("error: " + config + ": 2 problems")
+                .contains("training.epochs: must be an integer >= 1, found 0")
+                .contains("training.optimizer.type: must be one of sgd, nesterov, adam, rmsprop, adagrad, found 'adamm' (did you mean 'adam'?)");
+    }
+
+    @Test
+    void dataErrorsFoundInsideSparkTasksReachTheUserAsOneLine() throws Exception {
+        Path bad = dir.resolve("bad");
+        Files.createDirectories(bad);
+        IdxWriter.write(bad.resolve("train-images-idx3-ubyte"), bad.resolve("train-labels-idx1-ubyte"),
+                new byte[20][144], new int[20], 12, 12, false);
+        byte[] labels = Files.readAllBytes(bad.resolve("train-labels-idx1-ubyte"));
+        labels[8 + 13] = 9; // record 13 gets class 9 of 3
+        Files.write(bad.resolve("train-labels-idx1-ubyte"), labels);
+        Run r = run("train", config.toString(), "--set", "data.train=" + bad.resolve("train-images-idx3-ubyte"),
+                "--set", "output=" + dir.resolve("bad-run"));
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err()).contains("error: file:" + bad.resolve("train-labels-idx1-ubyte")
+                + ": record 13 has label 9, outside [0, 3) (data.numClasses = 3)");
+        assertThat(dir.resolve("bad-run/model")).doesNotExist();
+    }
+}
