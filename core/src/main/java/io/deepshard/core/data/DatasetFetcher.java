@@ -203,7 +203,9 @@ public final class DatasetFetcher {
                 if (problem != null) throw new IOException(problem);
                 Files.move(part, dir.resolve(f.name() + ".gz"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (IOException e) {
-                tried.add(url + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                log.accept("  failed: " + why);
+                tried.add(url + ": " + why);
                 still.add(f);
                 try { Files.deleteIfExists(part); } catch (IOException ignored) { /* best effort */ }
                 if (still.size() == 1 && files.size() > 1 && isUnreachable(e)) {
