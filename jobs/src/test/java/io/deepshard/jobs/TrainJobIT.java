@@ -153,6 +153,17 @@ class TrainJobIT {
         assertThat(bundle.labels()).containsExactly("circle", "square", "triangle");
         assertThat(bundle.normalizer().channels()).isEqualTo(3);
         assertThat(bundle.configYaml()).contains("inputShape:").contains("- 3").contains("resize: stretch");
+
+        // preprocess once, train many times: prepare writes Parquet that training reads without decoding
+        Run p = run("prepare", conf.toString(), "--out", dir.resolve("prepared").toString());
+        assertThat(p.exit()).as(p.err()).isZero();
+        assertThat(p.out()).contains("prepared 240 training and 60 test images of [3, 16, 16]");
+        Run again = run("train", conf.toString(), "--set", "data.train=" + dir.resolve("prepared/train"),
+                "--set", "data.test=" + dir.resolve("prepared/test"), "--set", "output=" + dir.resolve("prepared-run"));
+        assertThat(again.exit()).as(again.err()).isZero();
+        JsonNode m2 = new ObjectMapper().readTree(dir.resolve("prepared-run/model/provenance.json").toFile());
+        assertThat(m2.at("/data/train/format").asText()).isEqualTo("parquet");
+        assertThat(m2.at("/data/classes").toString()).isEqualTo("[\"circle\",\"square\",\"triangle\"]");
     }
 
     @Test

@@ -19,7 +19,9 @@ import java.util.Objects;
  * @param train              a built-in name, an IDX images file (labels by the MNIST naming rule) or
  *                           {@code {images, labels}}, or a folder of class folders; any Hadoop URI
  * @param test               the same for the test split (optional)
- * @param format             {@code auto} (decided when read), {@code idx} or {@code folder}
+ * @param format             {@code auto} (decided when read: a folder of class folders, an IDX images file, a
+ *                           {@code .csv} file, or a folder of Parquet files), {@code idx}, {@code folder}, {@code csv},
+ *                           {@code parquet}
  * @param inputShape         [channels, height, width] the images are decoded and resized to
  * @param numClasses         number of classes
  * @param resize             {@code stretch}, {@code center-crop}, {@code pad} or {@code none} (sizes must match)
@@ -34,7 +36,7 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
                          List<Augmentation> augment)
         implements Serializable {
     public static final List<String> NORMALIZATIONS = List.of("standardize", "minmax", "scale", "none");
-    public static final List<String> FORMATS = List.of("auto", "idx", "folder");
+    public static final List<String> FORMATS = List.of("auto", "idx", "folder", "csv", "parquet");
 
     static DataConfig from(Section s) {
         String format = s.choice("format", "auto", FORMATS);

@@ -22,6 +22,7 @@ public record BadRecord(long id, String source, Reason reason, String detail) im
         LABEL_OUT_OF_RANGE("labelOutOfRange"),
         UNKNOWN_CLASS("unknownClass"),
         NON_FINITE("nonFinite"),
+        BAD_VALUE("badValue"),
         EMPTY_CLASS_FOLDER("emptyClassFolder"),
         NOT_IN_CLASS_FOLDER("notInClassFolder");
 

@@ -13,6 +13,7 @@ import io.deepshard.core.data.FolderListing;
 import io.deepshard.core.data.IdxFiles;
 import io.deepshard.core.data.ImageDecoder;
 import io.deepshard.core.data.ImageRecord;
+import io.deepshard.core.data.PixelRows;
 import io.deepshard.core.util.Fs;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -63,7 +64,7 @@ public final class SparkDatasets {
 
     public static Splits load(JavaSparkContext sc, DataConfig data, int partitions, DatasetFetcher fetcher, long seed) {
         DataSource train = data.train(), test = data.test();
-        if (!train.isBuiltIn() && !train.isIdx() && isFolderFormat(sc, data, train.uri())) {
+        if (!train.isBuiltIn() && !train.isIdx() && formatOf(sc, data, train.uri()).equals("folder")) {
             String root = train.uri();
             if (test == null) {
                 String[] tt = FolderListing.trainTestFolders(sc.hadoopConfiguration(), root);
@@ -97,24 +98,58 @@ public final class SparkDatasets {
             }
             return s;
         }
-        if (!isFolderFormat(sc, data, source.uri())) {
-            throw new DataFormatException("cannot tell the format of " + source.uri() + ": it is not a folder of class folders "
-                    + "nor an IDX file named like train-images-idx3-ubyte; set data.format");
+        LoadedSplit s = switch (formatOf(sc, data, source.uri())) {
+            case "csv" -> csv(sc, source.uri(), data, partitions, split);
+            case "parquet" -> ParquetDatasets.load(sc, source.uri(), data, split, classes);
+            default -> folder(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, partitions, split);
+        };
+        if (classes != null && !classes.equals(s.classNames())) {
+            throw new DataFormatException("the " + split + " split's classes " + s.classNames() + " differ from the training split's " + classes);
         }
-        return folder(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, partitions, split);
+        return s;
     }
 
-    private static boolean isFolderFormat(JavaSparkContext sc, DataConfig data, String uri) {
-        if (data.format().equals("folder")) return true;
-        if (data.format().equals("idx")) return false;
+    /**
+     * {@code data.format}, or for {@code auto}: a folder holding {@code *.parquet} files is Parquet, another folder a
+     * class-per-folder dataset, a {@code .csv[.gz]} file CSV pixel rows, a {@code .parquet} file Parquet.
+     */
+    static String formatOf(JavaSparkContext sc, DataConfig data, String uri) {
+        if (!data.format().equals("auto")) return data.format();
         Path p = Fs.path(uri);
         try {
             FileSystem fs = Fs.fs(p, sc.hadoopConfiguration());
             if (!fs.exists(p)) throw new DataFormatException("no such file or folder: " + p);
-            return fs.getFileStatus(p).isDirectory();
+            if (fs.getFileStatus(p).isDirectory()) {
+                for (var st : fs.listStatus(p)) if (st.isFile() && st.getPath().getName().endsWith(".parquet")) return "parquet";
+                return "folder";
+            }
+            String name = p.getName().toLowerCase(java.util.Locale.ROOT);
+            if (name.endsWith(".csv") || name.endsWith(".csv.gz")) return "csv";
+            if (name.endsWith(".parquet")) return "parquet";
+            throw new DataFormatException("cannot tell the format of " + p + ": not a folder, an IDX file named like "
+                    + "train-images-idx3-ubyte, a .csv or a .parquet file; set data.format");
         } catch (IOException e) {
             throw new DataFormatException("cannot read " + p + ": " + e.getMessage(), e);
         }
+    }
+
+    /** CSV pixel rows ({@code label,pixel0,...}); an optional header line is skipped; ids follow the line order. */
+    static LoadedSplit csv(JavaSparkContext sc, String uri, DataConfig data, int partitions, String split) {
+        String path = Fs.path(uri).toString();
+        JavaRDD<String> lines = sc.textFile(path, partitions);
+        boolean header = !lines.isEmpty() && PixelRows.isHeader(lines.first());
+        int size = data.exampleSize(), k = data.numClasses();
+        int skip = header ? 1 : 0;
+        JavaRDD<Decoded> decoded = lines.zipWithIndex()
+                .filter(t -> t._2() >= skip)
+                .map(t -> PixelRows.parse(t._1(), t._2() - skip, path + " line " + (t._2() + 1), size, k));
+        var desc = new LinkedHashMap<String, Object>();
+        desc.put("format", "csv");
+        desc.put("uri", path);
+        desc.put("header", header);
+        desc.put("shape", List.of(data.channels(), data.height(), data.width()));
+        List<String> names = IntStream.range(0, k).mapToObj(Integer::toString).toList();
+        return finish(decoded, List.of(), names, desc, data.badRecords(), split, path);
     }
 
     static LoadedSplit idx(JavaSparkContext sc, DataSource source, DataConfig data, int partitions, DatasetFetcher fetcher, String split) {
@@ -150,7 +185,7 @@ public final class SparkDatasets {
         desc.put("images", images);
         desc.put("labels", labels);
         desc.put("shape", List.of(1, pair.rows(), pair.cols()));
-        return finish(decoded, List.of(), n, classNames, desc, data.badRecords(), split, images);
+        return finish(decoded, List.of(), classNames, desc, data.badRecords(), split, images);
     }
 
     static LoadedSplit folder(JavaSparkContext sc, FolderListing listing, DataConfig data, int partitions, String split) {
@@ -177,7 +212,7 @@ public final class SparkDatasets {
         desc.put("files", n);
         desc.put("resize", data.resize());
         desc.put("shape", List.of(data.channels(), data.height(), data.width()));
-        return finish(decoded, listing.bad(), n, listing.classNames(), desc, data.badRecords(), split, listing.root());
+        return finish(decoded, listing.bad(), listing.classNames(), desc, data.badRecords(), split, listing.root());
     }
 
     /** {@code [from, to)} record ranges, contiguous and in id order: one per task. */
@@ -204,7 +239,7 @@ public final class SparkDatasets {
     }
 
     /** Applies the bad-record policy and caches the usable records. */
-    static LoadedSplit finish(JavaRDD<Decoded> decoded, List<BadRecord> layoutBad, long examinedRecords, List<String> classNames,
+    static LoadedSplit finish(JavaRDD<Decoded> decoded, List<BadRecord> layoutBad, List<String> classNames,
                               Map<String, Object> desc, BadRecordPolicy policy, String split, String name) {
         JavaRDD<ImageRecord> records;
         long count;
