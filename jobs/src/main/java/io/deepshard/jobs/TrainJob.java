@@ -77,13 +77,8 @@ public final class TrainJob implements Callable<Integer> {
     static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console) {
         var trainer = new DistributedTrainer(sc, config);
         int workers = trainer.workers();
-        LoadedSplit train = SparkDatasets.load(sc, config.data().train(), config.data(), workers, fetcher);
-        LoadedSplit test = config.data().test() == null ? null
-                : SparkDatasets.load(sc, config.data().test(), config.data(), workers, fetcher);
-        if (test != null && !test.classNames().equals(train.classNames())) {
-            throw new IllegalArgumentException("the test split's classes " + test.classNames()
-                    + " differ from the training split's " + train.classNames());
-        }
+        SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
+        LoadedSplit train = splits.train(), test = splits.test();
         var t = config.training();
         console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training / %,d test images, %d classes",
                 config.model().describe().toString().replaceAll("[{}]", ""), train.count(), test == null ? 0 : test.count(), config.data().numClasses()));
@@ -96,9 +91,9 @@ public final class TrainJob implements Callable<Integer> {
 
         DistributedTrainer.Result result = trainer.fit(train, testShards, normalizer, console);
 
-        Map<String, Object> provenance = provenance(sc, config, SparkDatasets.describe(train, test), result);
+        Map<String, Object> provenance = provenance(sc, config, splits.describe(), result);
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result));
+        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
         EpochMetrics last = result.history().get(result.history().size() - 1);
         console.info(String.format(Locale.ROOT, "done: test accuracy %.4f, test loss %.4f, %.0f images/s over %d epochs",
                 last.testAccuracy(), last.testLoss(), result.imagesPerSecond(), result.history().size()));
@@ -131,7 +126,7 @@ public final class TrainJob implements Callable<Integer> {
         return p;
     }
 
-    static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result) {
+    static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits) {
         EpochMetrics last = result.history().get(result.history().size() - 1);
         var m = new LinkedHashMap<String, Object>();
         m.put("testAccuracy", last.testAccuracy());
@@ -143,6 +138,7 @@ public final class TrainJob implements Callable<Integer> {
         m.put("strategy", config.training().strategy());
         m.put("elapsedSeconds", last.elapsedSeconds());
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
+        m.put("badRecords", splits.badRecordsJson());
         m.put("history", result.history());
         try {
             return ModelBundle.JSON.writeValueAsString(m);

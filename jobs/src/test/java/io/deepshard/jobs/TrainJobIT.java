@@ -130,6 +130,43 @@ class TrainJobIT {
     }
 
     @Test
+    void generatedColourFoldersTrainEndToEnd() throws Exception {
+        Path shapes = dir.resolve("shapes");
+        Run g = run("generate-data", shapes.toString(), "--layout", "split", "--classes", "3", "--size", "16",
+                "--train-per-class", "80", "--test-per-class", "20", "--seed", "3");
+        assertThat(g.exit()).as(g.err()).isZero();
+        assertThat(g.out()).contains("wrote 240 training and 60 test images (split layout, 3 classes [circle, square, triangle], 16x16, seed 3)");
+        Path conf = dir.resolve("shapes.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [64]}
+                data: {train: %s, imageSize: [16, 16], channels: 3, numClasses: 3}
+                training: {workers: 2, batchSize: 16, averagingFrequency: 2, epochs: 4, seed: 1,
+                           optimizer: {type: adam, learningRate: 0.003}}
+                output: %s
+                """.formatted(shapes, dir.resolve("shapes-run")));
+        Run r = run("train", conf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("shapes-run/metrics.json").toFile());
+        assertThat(m.get("testAccuracy").asDouble()).isGreaterThan(0.6); // chance is 0.33
+        assertThat(m.at("/badRecords/total").asLong()).isZero();
+        ModelBundle bundle = ModelBundle.load(new Configuration(), dir.resolve("shapes-run").toString());
+        assertThat(bundle.labels()).containsExactly("circle", "square", "triangle");
+        assertThat(bundle.normalizer().channels()).isEqualTo(3);
+        assertThat(bundle.configYaml()).contains("inputShape:").contains("- 3").contains("resize: stretch");
+
+        // preprocess once, train many times: prepare writes Parquet that training reads without decoding
+        Run p = run("prepare", conf.toString(), "--out", dir.resolve("prepared").toString());
+        assertThat(p.exit()).as(p.err()).isZero();
+        assertThat(p.out()).contains("prepared 240 training and 60 test images of [3, 16, 16]");
+        Run again = run("train", conf.toString(), "--set", "data.train=" + dir.resolve("prepared/train"),
+                "--set", "data.test=" + dir.resolve("prepared/test"), "--set", "output=" + dir.resolve("prepared-run"));
+        assertThat(again.exit()).as(again.err()).isZero();
+        JsonNode m2 = new ObjectMapper().readTree(dir.resolve("prepared-run/model/provenance.json").toFile());
+        assertThat(m2.at("/data/train/format").asText()).isEqualTo("parquet");
+        assertThat(m2.at("/data/classes").toString()).isEqualTo("[\"circle\",\"square\",\"triangle\"]");
+    }
+
+    @Test
     void configErrorsAreReportedAllAtOnceWithExitCode2() {
         Run r = run("train", config.toString(), "--set", "training.epochs=0", "--set", "training.optimizer.type=adamm");
         assertThat(r.exit()).isEqualTo(2);

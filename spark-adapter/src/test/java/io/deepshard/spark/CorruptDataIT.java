@@ -38,7 +38,7 @@ class CorruptDataIT extends SparkTestBase {
         Path img = dir.resolve("a-images-idx3-ubyte.gz"), lab = dir.resolve("a-labels-idx1-ubyte.gz");
         IdxWriter.write(img, lab, new byte[40][16], new int[40], 4, 4, true);
         LoadedSplit s = SparkDatasets.load(sc, DataSource.idx(img.toString(), lab.toString()), config(4).data(), 3,
-                DatasetFetcher.fromEnvironment(m -> { }));
+                DatasetFetcher.fromEnvironment(m -> { }), "train", null);
         assertThat(s.count()).isEqualTo(40);
         assertThat(s.records().count()).isEqualTo(40);
         assertThat(s.records().getNumPartitions()).isEqualTo(3);
@@ -55,9 +55,8 @@ class CorruptDataIT extends SparkTestBase {
         var bos = new ByteArrayOutputStream();
         try (var out = new GZIPOutputStream(bos)) { out.write(raw, 0, 16 + 16 * 30); }
         Files.write(img, bos.toByteArray());
-        LoadedSplit s = SparkDatasets.load(sc, DataSource.idx(img.toString(), lab.toString()), config(4).data(), 2,
-                DatasetFetcher.fromEnvironment(m -> { }));
-        assertThatThrownBy(() -> s.records().count())
+        assertThatThrownBy(() -> SparkDatasets.load(sc, DataSource.idx(img.toString(), lab.toString()), config(4).data(), 2,
+                DatasetFetcher.fromEnvironment(m -> { }), "train", null))
                 .isInstanceOf(SparkException.class)
                 .hasMessageContaining(DataFormatException.class.getName())
                 .hasMessageContaining(img.toUri().toString().replace("file:///", "file:/"))
@@ -69,7 +68,7 @@ class CorruptDataIT extends SparkTestBase {
         Path img = dir.resolve("c-images-idx3-ubyte"), lab = dir.resolve("c-labels-idx1-ubyte");
         IdxWriter.write(img, lab, new byte[5][16], new int[5], 4, 4, false);
         assertThatThrownBy(() -> SparkDatasets.load(sc, DataSource.idx(img.toString(), lab.toString()), config(28).data(), 2,
-                DatasetFetcher.fromEnvironment(m -> { })))
+                DatasetFetcher.fromEnvironment(m -> { }), "train", null))
                 .isInstanceOf(DataFormatException.class)
                 .hasMessageContaining("holds 4x4 grey images, but data.inputShape is [1, 28, 28] (use [1, 4, 4])");
     }

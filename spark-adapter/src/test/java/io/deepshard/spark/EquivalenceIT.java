@@ -53,7 +53,7 @@ class EquivalenceIT extends SparkTestBase {
                            optimizer: {type: %s, learningRate: 0.02}}
                 """.formatted(model, optimizer), "equivalence", List.of());
         List<ImageRecord> records = bands(150, 28, 4, 5);
-        var split = new LoadedSplit(sc.parallelize(records, 3).cache(), records.size(), List.of("a", "b", "c", "d"), Map.of());
+        var split = new LoadedSplit(sc.parallelize(records, 3).cache(), records.size(), List.of("a", "b", "c", "d"), Map.of(), NO_BAD);
         Normalizer norm = Normalization.fit(split.records(), "standardize", 1);
 
         DistributedTrainer.Result distributed = new DistributedTrainer(sc, config).fit(split, null, norm, TrainingListener.NONE);

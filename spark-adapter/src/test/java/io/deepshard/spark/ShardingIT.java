@@ -33,12 +33,24 @@ class ShardingIT extends SparkTestBase {
         List<ImageRecord> records = bands(103, 4, 2, 1);
         JavaRDD<ImageRecord> rdd = sc.parallelize(records, 4);
         BatchPlan plan = new BatchPlan(103, 3, 8, 2);
-        List<List<Long>> e0 = idsPerShard(Sharder.shard(rdd, plan, 42, 0, 16));
-        List<List<Long>> e0again = idsPerShard(Sharder.shard(rdd, plan, 42, 0, 16));
-        List<List<Long>> e1 = idsPerShard(Sharder.shard(rdd, plan, 42, 1, 16));
+        Sharder sharder = new Sharder(rdd, 2, 16);
+        List<List<Long>> e0 = idsPerShard(sharder.shard(plan, 42, 0));
+        // the same data partitioned differently deals the same way
+        List<List<Long>> e0again = idsPerShard(new Sharder(sc.parallelize(records, 7), 2, 16).shard(plan, 42, 0));
+        List<List<Long>> e1 = idsPerShard(sharder.shard(plan, 42, 1));
 
         assertThat(e0).hasSize(3);
-        assertThat(e0).extracting(List::size).containsExactly(34, 34, 35);
+        assertThat(e0).extracting(List::size).containsExactly(35, 34, 34);
+        // stratified: each shard holds floor or ceil of a third of each class
+        long[] counts = sharder.classCounts();
+        assertThat(counts[0] + counts[1]).isEqualTo(103);
+        for (List<Long> shard : e0) {
+            for (int c = 0; c < 2; c++) {
+                final int cls = c;
+                long inShard = shard.stream().filter(id -> records.get(id.intValue()).label() == cls).count();
+                assertThat(inShard).isBetween(counts[c] / 3, (counts[c] + 2) / 3);
+            }
+        }
         var all = new HashSet<Long>();
         e0.forEach(all::addAll);
         assertThat(all).hasSize(103);
@@ -54,7 +66,7 @@ class ShardingIT extends SparkTestBase {
     @Test
     void shardsCarryTheRecordsThemselves() {
         List<ImageRecord> records = bands(20, 4, 2, 2);
-        List<Shard> shards = Sharder.shard(sc.parallelize(records, 2), new BatchPlan(20, 2, 4, 1), 1, 0, 16).collect();
+        List<Shard> shards = new Sharder(sc.parallelize(records, 2), 2, 16).shard(new BatchPlan(20, 2, 4, 1), 1, 0).collect();
         for (Shard s : shards) {
             for (int i = 0; i < s.size(); i++) assertThat(s.label(i)).isEqualTo(records.get((int) s.id(i)).label());
         }

@@ -12,6 +12,8 @@ import java.util.Random;
 
 /** One real local[2] Spark session per test class. */
 public abstract class SparkTestBase {
+    protected static final io.deepshard.core.data.BadRecordPolicy.Counts NO_BAD =
+            new io.deepshard.core.data.BadRecordPolicy.Counts("train", 0, 0, java.util.Map.of(), List.of());
     protected static SparkSession spark;
     protected static JavaSparkContext sc;
 

@@ -41,11 +41,11 @@ class TwoWorkersIT extends SparkTestBase {
                            optimizer: {type: nesterov, learningRate: 0.01, momentum: 0.9}}
                 """.formatted(strategy), "two-workers", List.of());
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(System.out::println);
-        LoadedSplit full = SparkDatasets.load(sc, DataSource.builtIn("fashion-mnist:train"), config.data(), 2, fetcher);
-        LoadedSplit fullTest = SparkDatasets.load(sc, DataSource.builtIn("fashion-mnist:test"), config.data(), 2, fetcher);
+        LoadedSplit full = SparkDatasets.load(sc, DataSource.builtIn("fashion-mnist:train"), config.data(), 2, fetcher, "train", null);
+        LoadedSplit fullTest = SparkDatasets.load(sc, DataSource.builtIn("fashion-mnist:test"), config.data(), 2, fetcher, "test", null);
         assertThat(full.count()).isEqualTo(60_000);
         // subsets keep ids 0..n-1
-        var train = new LoadedSplit(full.records().filter(r -> r.id() < 3000).cache(), 3000, full.classNames(), full.description());
+        var train = new LoadedSplit(full.records().filter(r -> r.id() < 3000).cache(), 3000, full.classNames(), full.description(), full.badRecords());
         JavaRDD<Shard> test = Sharder.inOrder(fullTest.records().filter(r -> r.id() < 1000), 784);
         Normalizer norm = Normalization.fit(train.records(), "standardize", 1);
 

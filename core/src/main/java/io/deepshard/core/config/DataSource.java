@@ -3,26 +3,41 @@ package io.deepshard.core.config;
 import com.fasterxml.jackson.databind.JsonNode;
 
 import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Where one split comes from: a built-in dataset ({@code fashion-mnist:train}) or an IDX images/labels pair.
- * A plain URI names the images file; the labels file is found by the MNIST naming rule
- * ({@code *-images-idx3-ubyte*} → {@code *-labels-idx1-ubyte*}).
+ * Where one split comes from: a built-in dataset ({@code fashion-mnist:train}), an IDX images/labels pair, or a URI
+ * whose format is given by {@code data.format} or found when it is read ({@code auto}: a folder of class folders, or
+ * an IDX images file named by the MNIST rule).
+ *
+ * @param builtIn a built-in name, or null
+ * @param uri     the images file (IDX) or dataset root (folder), or null for built-ins
+ * @param labels  the IDX labels file, or null
  */
-public record DataSource(String builtIn, String images, String labels) implements Serializable {
+public record DataSource(String builtIn, String uri, String labels) implements Serializable {
 
     public static DataSource builtIn(String name) { return new DataSource(name, null, null); }
 
     public static DataSource idx(String images, String labels) { return new DataSource(null, images, labels); }
 
+    public static DataSource uri(String uri) { return new DataSource(null, uri, null); }
+
     public boolean isBuiltIn() { return builtIn != null; }
+
+    public boolean isIdx() { return labels != null; }
+
+    /** The IDX images file (same as {@link #uri()}). */
+    public String images() { return uri; }
 
     /** The form written back into a resolved config and provenance. */
     public Object describe() {
-        return isBuiltIn() ? builtIn : java.util.Map.of("images", images, "labels", labels);
+        return isBuiltIn() ? builtIn : isIdx() ? Map.of("images", uri, "labels", labels) : uri;
     }
 
-    static DataSource from(Section s, String key, boolean required) {
+    @Override public String toString() { return String.valueOf(describe()); }
+
+    static DataSource from(Section s, String key, boolean required, String format) {
         JsonNode v = s.raw(key);
         String path = s.keyPath(key);
         if (v == null) {
@@ -50,12 +65,13 @@ public record DataSource(String builtIn, String images, String labels) implement
             return builtIn(text);
         }
         String labels = labelsFor(text);
-        if (labels == null) {
+        if (format.equals("idx") && labels == null) {
             s.errors().add(path, "cannot find the labels file for '" + text + "': name the images file like "
                     + "train-images-idx3-ubyte[.gz], or give {images: ..., labels: ...}");
             return null;
         }
-        return idx(text, labels);
+        if (labels != null && (format.equals("idx") || format.equals("auto"))) return idx(text, labels);
+        return uri(text);
     }
 
     static String labelsFor(String imagesUri) {
@@ -68,8 +84,7 @@ public record DataSource(String builtIn, String images, String labels) implement
 
     /** The built-in dataset names, known without touching the file system. */
     public static final class BuiltInNames {
-        public static final java.util.List<String> ALL =
-                java.util.List.of("fashion-mnist:train", "fashion-mnist:test", "mnist:train", "mnist:test");
+        public static final List<String> ALL = List.of("fashion-mnist:train", "fashion-mnist:test", "mnist:train", "mnist:test");
 
         /** {@code name:split} with no slash: a URI scheme is always followed by a path. */
         static boolean isBuiltInForm(String s) { return s.matches("[a-z0-9-]+:[a-z0-9-]*"); }

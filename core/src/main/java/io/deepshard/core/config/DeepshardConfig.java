@@ -1,6 +1,7 @@
 package io.deepshard.core.config;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.deepshard.core.transform.Augmentation;
 import io.deepshard.core.zoo.ModelZoo;
 import io.deepshard.core.zoo.ZooModel;
 
@@ -48,7 +49,27 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             case "adagrad" -> o.put("epsilon", opt.epsilon());
             default -> { }
         }
-        tree.with("data").put("normalization", c.data.normalization());
+        ObjectNode d = tree.with("data");
+        d.put("format", c.data.format());
+        d.set("inputShape", ModelZoo.MAPPER.valueToTree(c.data.inputShape()));
+        d.remove("imageSize");
+        d.remove("channels");
+        d.put("resize", c.data.resize());
+        d.put("normalization", c.data.normalization());
+        d.put("validationFraction", c.data.validationFraction());
+        d.put("onBadRecord", c.data.badRecords().skip() ? "skip" : "fail");
+        d.put("maxBadFraction", c.data.badRecords().maxBadFraction());
+        var augment = d.putArray("augment");
+        for (Augmentation a : c.data.augment()) {
+            ObjectNode n = augment.addObject();
+            if (a instanceof Augmentation.Translate tr) n.put("type", "translate").put("pixels", tr.pixels());
+            else if (a instanceof Augmentation.Crop cr) n.put("type", "crop").put("padding", cr.padding());
+            else if (a instanceof Augmentation.Flip f) n.put("type", "flip").put("probability", f.probability());
+            else if (a instanceof Augmentation.Rotate r) n.put("type", "rotate").put("degrees", r.degrees());
+            else if (a instanceof Augmentation.Scale sc) n.put("type", "scale").put("min", sc.min()).put("max", sc.max());
+            else if (a instanceof Augmentation.ColorNoise cn) n.put("type", "colorNoise").put("std", cn.std());
+            else if (a instanceof Augmentation.PcaNoise p) n.put("type", "pcaNoise").put("std", p.std());
+        }
         tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));
         tree.put("output", c.output);
     }

@@ -6,8 +6,8 @@ import java.io.Serializable;
  * The arithmetic that keeps synchronous averaging correct: how an epoch's examples are split among workers, into
  * mini-batches and into rounds.
  *
- * <p><b>Rule (no example dropped, no padding).</b> An epoch's N examples are dealt into W shards of
- * ⌊N/W⌋ or ⌈N/W⌉ examples. Every worker runs the same number of steps S = ⌈⌈N/W⌉ / B⌉ per epoch: a shard of n
+ * <p><b>Rule (no example dropped, no padding).</b> An epoch's N examples are dealt round-robin into W shards of
+ * ⌊N/W⌋ or ⌈N/W⌉ examples (shard p gets epoch ranks p, p+W, p+2W, ...; see {@link StratifiedDeal}). Every worker runs the same number of steps S = ⌈⌈N/W⌉ / B⌉ per epoch: a shard of n
  * examples is cut into S consecutive mini-batches of ⌊n/S⌋ or ⌈n/S⌉ examples (never more than B). So all workers
  * take the same number of optimizer steps per round (their iteration counters, learning-rate schedules and Adam bias
  * corrections stay in step), and every example is used once per epoch. A shard smaller than S (tiny datasets) gets
@@ -22,13 +22,11 @@ public record BatchPlan(long examples, int workers, int batchSize, int averaging
         }
     }
 
-    /** Examples in shard {@code p}: shard p holds the epoch positions [start(p), start(p+1)). */
-    public long shardStart(int p) { return examples * p / workers; }
+    /** Examples in shard {@code p}: the epoch ranks p, p+W, p+2W, ... below N. */
+    public int shardSize(int p) { return (int) Math.max(0, (examples - p + workers - 1) / workers); }
 
-    public int shardSize(int p) { return (int) (shardStart(p + 1) - shardStart(p)); }
-
-    /** The shard of the example at epoch position {@code pos}. */
-    public int shardOf(long pos) { return (int) (((pos + 1) * workers + examples - 1) / examples - 1); }
+    /** The shard of the example of epoch rank {@code rank}. */
+    public int shardOf(long rank) { return (int) (rank % workers); }
 
     public int stepsPerEpoch() {
         long maxShard = (examples + workers - 1) / workers;

@@ -62,12 +62,12 @@ public final class IdxFiles {
     }
 
     /**
-     * Reads records {@code [from, to)}. Labels must lie in {@code [0, numClasses)}.
-     * A file that ends early is reported with the record where it ended.
+     * Reads records {@code [from, to)}. A label outside {@code [0, numClasses)} makes that record bad (the caller's
+     * policy decides); a file that ends early fails the whole read, naming the record where it ended.
      */
-    public static List<ImageRecord> read(Configuration conf, Pair p, long from, long to, int numClasses) {
+    public static List<Decoded> read(Configuration conf, Pair p, long from, long to, int numClasses) {
         int size = p.imageBytes();
-        var out = new ArrayList<ImageRecord>((int) (to - from));
+        var out = new ArrayList<Decoded>((int) (to - from));
         try (var img = open(conf, p.images()); var lab = open(conf, p.labels())) {
             skipFully(img.data, 16 + from * size, p.images(), from, size, 16);
             skipFully(lab.data, 8 + from, p.labels(), from, 1, 8);
@@ -78,10 +78,11 @@ public final class IdxFiles {
                 int label = lab.data.read();
                 if (label < 0) throw truncated(p.labels(), i, 0, 1, p.count(), 8 + p.count());
                 if (label >= numClasses) {
-                    throw new DataFormatException(p.labels() + ": record " + i + " has label " + label
-                            + ", outside [0, " + numClasses + ") (data.numClasses = " + numClasses + ")");
+                    out.add(Decoded.bad(new BadRecord(i, p.labels() + " record " + i, BadRecord.Reason.LABEL_OUT_OF_RANGE,
+                            "label " + label + " is outside [0, " + numClasses + ") (data.numClasses = " + numClasses + ")")));
+                } else {
+                    out.add(Decoded.ok(new ImageRecord(i, label, px)));
                 }
-                out.add(new ImageRecord(i, label, px));
             }
         } catch (IOException e) {
             throw new DataFormatException("cannot read IDX files " + p.images() + " / " + p.labels() + ": " + e.getMessage(), e);

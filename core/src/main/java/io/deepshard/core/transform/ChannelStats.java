@@ -10,13 +10,20 @@ public final class ChannelStats implements Serializable {
     private final int channels;
     private final double[] sum;
     private final double[] sumSq;
+    private final double[] cross;   // sum of x_a * x_b over pixels, a < b (for the colour covariance of PCA noise)
     private long values; // per channel
-    private double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+    private final double[] min;
+    private final double[] max;
 
     public ChannelStats(int channels) {
         this.channels = channels;
         this.sum = new double[channels];
         this.sumSq = new double[channels];
+        this.cross = new double[channels * channels];
+        this.min = new double[channels];
+        this.max = new double[channels];
+        java.util.Arrays.fill(min, Double.POSITIVE_INFINITY);
+        java.util.Arrays.fill(max, Double.NEGATIVE_INFINITY);
     }
 
     /** Adds one image of unsigned bytes in CHW order. */
@@ -34,8 +41,15 @@ public final class ChannelStats implements Serializable {
             }
             sum[c] += s / 255.0;
             sumSq[c] += sq / (255.0 * 255.0);
-            min = Math.min(min, lo / 255.0);
-            max = Math.max(max, hi / 255.0);
+            min[c] = Math.min(min[c], lo / 255.0);
+            max[c] = Math.max(max[c], hi / 255.0);
+        }
+        for (int a = 0; a < channels; a++) {
+            for (int b = a + 1; b < channels; b++) {
+                long s = 0;
+                for (int i = 0; i < plane; i++) s += (long) (pixels[a * plane + i] & 0xFF) * (pixels[b * plane + i] & 0xFF);
+                cross[a * channels + b] += s / (255.0 * 255.0);
+            }
         }
         values += plane;
         return this;
@@ -44,9 +58,9 @@ public final class ChannelStats implements Serializable {
     public ChannelStats merge(ChannelStats o) {
         if (o.channels != channels) throw new IllegalArgumentException("channel count " + o.channels + " != " + channels);
         for (int c = 0; c < channels; c++) { sum[c] += o.sum[c]; sumSq[c] += o.sumSq[c]; }
+        for (int i = 0; i < cross.length; i++) cross[i] += o.cross[i];
+        for (int c = 0; c < channels; c++) { min[c] = Math.min(min[c], o.min[c]); max[c] = Math.max(max[c], o.max[c]); }
         values += o.values;
-        min = Math.min(min, o.min);
-        max = Math.max(max, o.max);
         return this;
     }
 
@@ -60,9 +74,17 @@ public final class ChannelStats implements Serializable {
         return Math.sqrt(Math.max(0, sumSq[c] / values - m * m));
     }
 
-    public double min() { return min; }
+    /** Population covariance of channels a and b (pixel values in [0, 1]). */
+    public double covariance(int a, int b) {
+        if (a == b) return std(a) * std(a);
+        int lo = Math.min(a, b), hi = Math.max(a, b);
+        return cross[lo * channels + hi] / values - mean(a) * mean(b);
+    }
 
-    public double max() { return max; }
+    /** Smallest pixel value of channel c, scaled to [0, 1]. */
+    public double min(int c) { return min[c]; }
+
+    public double max(int c) { return max[c]; }
 
     public int channels() { return channels; }
 }

@@ -39,15 +39,28 @@ public final class Normalizer implements Serializable {
                 }
                 case "scale" -> { m[i] = 0f; s[i] = 1f; }
                 case "none" -> { m[i] = 0f; s[i] = 1f / 255f; }
+                case "minmax" -> { return minMax(stats); }
                 default -> throw new IllegalArgumentException("unknown normalization " + kind);
             }
         }
         return new Normalizer(kind, m, s);
     }
 
+    /** Min-max: maps each channel's observed [min, max] to [0, 1]. */
+    public static Normalizer minMax(ChannelStats stats) {
+        int c = stats.channels();
+        float[] m = new float[c], s = new float[c];
+        for (int i = 0; i < c; i++) {
+            double range = stats.max(i) - stats.min(i);
+            m[i] = (float) stats.min(i);
+            s[i] = (float) (range > 1e-9 ? range : 1.0);
+        }
+        return new Normalizer("minmax", m, s);
+    }
+
     /** A normalizer that needs no statistics ({@code scale} or {@code none}). */
     public static Normalizer fixed(String kind, int channels) {
-        if (kind.equals("standardize")) throw new IllegalArgumentException("standardize must be fitted");
+        if (kind.equals("standardize") || kind.equals("minmax")) throw new IllegalArgumentException(kind + " must be fitted");
         return fit(kind, new ChannelStats(channels));
     }
 

@@ -128,7 +128,8 @@ class ConfigLoaderTest {
         assertThat(c.data().train().labels()).isEqualTo("hdfs://nn:8020/data/train-labels-idx1-ubyte.gz");
         assertThat(c.data().test().images()).isEqualTo("/d/a.idx");
         ConfigException e = catchThrowableOfType(ConfigException.class,
-                () -> ConfigLoader.parse(VALID, "t.yaml", List.of("data.train=/data/pictures.bin", "model={name: resnet99}")));
+                () -> ConfigLoader.parse(VALID, "t.yaml", List.of("data.format=idx", "data.test=null",
+                        "data.train=/data/pictures.bin", "model={name: resnet99}")));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "data.train: cannot find the labels file for '/data/pictures.bin': name the images file like train-images-idx3-ubyte[.gz], or give {images: ..., labels: ...}",
                 "model.name: unknown model 'resnet99' (known: lenet5, mlp)");

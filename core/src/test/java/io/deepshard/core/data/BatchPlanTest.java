@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.BitSet;
 import java.util.HashSet;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,12 +14,12 @@ class BatchPlanTest {
     @CsvSource({"60000,2,64,5", "60000,1,64,1", "1000,3,32,4", "7,4,2,3", "5,8,4,2", "1,1,1,1", "100003,7,50,10"})
     void everyExampleOnceEqualStepsBoundedBatches(long n, int w, int b, int f) {
         var plan = new BatchPlan(n, w, b, f);
-        BitSet seen = new BitSet();
         long covered = 0;
+        int[] ranksPerShard = new int[w];
+        for (long rank = 0; rank < n; rank++) ranksPerShard[plan.shardOf(rank)]++;
         for (int p = 0; p < w; p++) {
             int size = plan.shardSize(p);
-            assertThat(size).isBetween((int) (n / w), (int) ((n + w - 1) / w));
-            for (long pos = plan.shardStart(p); pos < plan.shardStart(p + 1); pos++) assertThat(plan.shardOf(pos)).isEqualTo(p);
+            assertThat(size).isEqualTo(ranksPerShard[p]).isBetween((int) (n / w), (int) ((n + w - 1) / w));
             // the shard's batches partition it; none larger than the batch size
             int prevEnd = 0;
             for (int s = 0; s < plan.stepsPerEpoch(); s++) {
@@ -28,13 +27,11 @@ class BatchPlanTest {
                 assertThat(from).isEqualTo(prevEnd);
                 assertThat(to - from).isBetween(0, b);
                 prevEnd = to;
-                for (int i = from; i < to; i++) seen.set((int) (plan.shardStart(p) + i));
                 covered += to - from;
             }
             assertThat(prevEnd).isEqualTo(size);
         }
         assertThat(covered).isEqualTo(n);
-        assertThat(seen.cardinality()).isEqualTo((int) n);
         int stepsInRounds = 0;
         for (int r = 0; r < plan.roundsPerEpoch(); r++) {
             assertThat(plan.stepsInRound(r)).isBetween(1, f);
@@ -82,12 +79,40 @@ class BatchPlanTest {
     }
 
     @Test
-    void permutationMixesPositionsAcrossShards() {
-        // ids 0..499 (e.g. the first half of a file sorted by class) must not land mostly in one shard
-        var plan = new BatchPlan(1000, 2, 10, 1);
-        var p = new SeededPermutation(1000, 42, 0);
-        int inShard0 = 0;
-        for (long i = 0; i < 500; i++) if (plan.shardOf(p.apply(i)) == 0) inShard0++;
-        assertThat(inShard0).isBetween(200, 300);
+    void dealIsStratifiedBalancedAndReshuffledEachEpoch() {
+        long[] counts = {500, 7, 0, 101, 1};   // unbalanced classes, an empty one, a singleton
+        int w = 3;
+        long n = 609;
+        for (int epoch = 0; epoch < 2; epoch++) {
+            var deal = new StratifiedDeal(counts, w, 42, epoch, n);
+            assertThat(deal.examples()).isEqualTo(n);
+            long[][] perShardClass = new long[w][counts.length];
+            var ranks = new java.util.HashSet<Long>();
+            var orders = new java.util.HashSet<Long>();
+            long id = 0;
+            for (int c = 0; c < counts.length; c++) {
+                for (long j = 0; j < counts[c]; j++, id++) {
+                    ranks.add(deal.rank(c, j));
+                    orders.add(deal.order(id));
+                    long key = deal.key(c, j, id);
+                    assertThat(deal.shardOfKey(key)).isEqualTo(deal.shard(c, j));
+                    perShardClass[deal.shard(c, j)][c]++;
+                }
+            }
+            assertThat(ranks).hasSize((int) n);
+            assertThat(orders).hasSize((int) n);
+            var plan = new BatchPlan(n, w, 16, 2);
+            for (int p = 0; p < w; p++) {
+                assertThat(java.util.Arrays.stream(perShardClass[p]).sum()).isEqualTo(plan.shardSize(p));
+                for (int c = 0; c < counts.length; c++) {
+                    assertThat(perShardClass[p][c]).isBetween(counts[c] / w, (counts[c] + w - 1) / w);
+                }
+            }
+        }
+        var e0 = new StratifiedDeal(counts, w, 42, 0, n);
+        var e1 = new StratifiedDeal(counts, w, 42, 1, n);
+        int same = 0;
+        for (long j = 0; j < 500; j++) if (e0.shard(0, j) == e1.shard(0, j)) same++;
+        assertThat(same).isBetween(100, 240); // about a third stays, by chance
     }
 }

@@ -46,14 +46,14 @@ class IdxFilesTest {
         assertThat(pair.rows()).isEqualTo(3);
         assertThat(pair.cols()).isEqualTo(4);
         assertThat(pair.imagesGzip()).isEqualTo(gzip);
-        List<ImageRecord> all = IdxFiles.read(CONF, pair, 0, 7, 3);
+        List<ImageRecord> all = IdxFiles.read(CONF, pair, 0, 7, 3).stream().map(Decoded::record).toList();
         assertThat(all).hasSize(7);
         for (int i = 0; i < 7; i++) {
             assertThat(all.get(i).id()).isEqualTo(i);
             assertThat(all.get(i).label()).isEqualTo(labels[i]);
             assertThat(all.get(i).pixels()).isEqualTo(images[i]);
         }
-        List<ImageRecord> mid = IdxFiles.read(CONF, pair, 3, 5, 3);
+        List<ImageRecord> mid = IdxFiles.read(CONF, pair, 3, 5, 3).stream().map(Decoded::record).toList();
         assertThat(mid).extracting(ImageRecord::id).containsExactly(3L, 4L);
         assertThat(mid.get(1).pixels()).isEqualTo(images[4]);
     }
@@ -109,12 +109,16 @@ class IdxFilesTest {
     }
 
     @Test
-    void labelOutsideTheClassesIsNamedWithItsRecord() throws IOException {
+    void labelOutsideTheClassesMakesThatRecordBadNamingIt() throws IOException {
         Path[] f = write(false);
         IdxFiles.Pair pair = IdxFiles.describe(CONF, uri(f[0]), uri(f[1]));
-        assertThatThrownBy(() -> IdxFiles.read(CONF, pair, 0, 7, 2))
-                .hasMessageContaining(f[1].toString())
-                .hasMessageContaining("record 2 has label 2, outside [0, 2) (data.numClasses = 2)");
+        List<Decoded> read = IdxFiles.read(CONF, pair, 0, 7, 2);
+        assertThat(read).filteredOn(Decoded::isBad).hasSize(2); // records 2 and 5 have label 2
+        BadRecord bad = read.get(2).bad();
+        assertThat(bad.id()).isEqualTo(2);
+        assertThat(bad.reason()).isEqualTo(BadRecord.Reason.LABEL_OUT_OF_RANGE);
+        assertThat(bad.message()).isEqualTo(uri(f[1]) + " record 2: label 2 is outside [0, 2) (data.numClasses = 2) (labelOutOfRange)");
+        assertThat(read.get(3).record().label()).isEqualTo(0);
     }
 
     @Test

@@ -10,9 +10,14 @@ public final class Normalization {
     private Normalization() {}
 
     public static Normalizer fit(JavaRDD<ImageRecord> train, String kind, int channels) {
-        if (!kind.equals("standardize")) return Normalizer.fixed(kind, channels);
+        if (!kind.equals("standardize") && !kind.equals("minmax")) return Normalizer.fixed(kind, channels);
+        return Normalizer.fit(kind, stats(train, channels));
+    }
+
+    /** Per-channel sums, squares and cross products of the split, in one tree aggregation. */
+    public static ChannelStats stats(JavaRDD<ImageRecord> train, int channels) {
         ChannelStats stats = train.treeAggregate(new ChannelStats(channels), (s, r) -> s.add(r.pixels()), ChannelStats::merge);
         if (stats.valuesPerChannel() == 0) throw new IllegalArgumentException("cannot fit normalization: the training split is empty");
-        return Normalizer.fit(kind, stats);
+        return stats;
     }
 }

@@ -2,30 +2,157 @@ package io.deepshard.spark.data;
 
 import io.deepshard.core.config.DataConfig;
 import io.deepshard.core.config.DataSource;
+import io.deepshard.core.data.BadRecord;
+import io.deepshard.core.data.BadRecordException;
+import io.deepshard.core.data.BadRecordPolicy;
 import io.deepshard.core.data.BuiltInDatasets;
 import io.deepshard.core.data.DataFormatException;
 import io.deepshard.core.data.DatasetFetcher;
+import io.deepshard.core.data.Decoded;
+import io.deepshard.core.data.FolderListing;
 import io.deepshard.core.data.IdxFiles;
+import io.deepshard.core.data.ImageDecoder;
 import io.deepshard.core.data.ImageRecord;
+import io.deepshard.core.data.PixelRows;
 import io.deepshard.core.util.Fs;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.IntStream;
 
 /**
- * Reads a configured split into an RDD of {@link ImageRecord}s. The driver only checks the headers; the records are
- * decoded inside Spark tasks, each reading its own range of the files through the Hadoop file system.
+ * Reads the configured splits into RDDs of {@link ImageRecord}s. The driver only reads headers and lists files;
+ * records are read, decoded and resized inside Spark tasks, each handling its own range of records. Bad records
+ * follow {@code data.onBadRecord}: the first one fails the job naming it, or all are counted per reason and skipped.
  */
 public final class SparkDatasets {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkDatasets.class);
+
     private SparkDatasets() {}
 
-    public static LoadedSplit load(JavaSparkContext sc, DataSource source, DataConfig data, int partitions, DatasetFetcher fetcher) {
+    /** The training split and the evaluation split (test, a folder's test/val, or a validation part; may be null). */
+    public record Splits(LoadedSplit train, LoadedSplit test) {
+        public Map<String, Object> describe() {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("train", train.description());
+            if (test != null) m.put("test", test.description());
+            m.put("classes", train.classNames());
+            return m;
+        }
+
+        public Map<String, Object> badRecordsJson() {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("train", train.badRecords().toJson());
+            if (test != null) m.put("test", test.badRecords().toJson());
+            long total = train.badRecords().total() + (test == null ? 0 : test.badRecords().total());
+            m.put("total", total);
+            return m;
+        }
+    }
+
+    public static Splits load(JavaSparkContext sc, DataConfig data, int partitions, DatasetFetcher fetcher, long seed) {
+        DataSource train = data.train(), test = data.test();
+        if (!train.isBuiltIn() && !train.isIdx() && formatOf(sc, data, train.uri()).equals("folder")) {
+            String root = train.uri();
+            if (test == null) {
+                String[] tt = FolderListing.trainTestFolders(sc.hadoopConfiguration(), root);
+                if (tt != null) {
+                    LOG.info("{} holds train/ and {}/: using them as the training and test splits", root, new Path(tt[1]).getName());
+                    root = tt[0];
+                    test = DataSource.uri(tt[1]);
+                }
+            }
+            FolderListing listing = FolderListing.list(sc.hadoopConfiguration(), root, null);
+            if (data.validationFraction() > 0) {
+                FolderListing[] parts = listing.split(data.validationFraction(), seed);
+                return new Splits(folder(sc, parts[0], data, partitions, "train"),
+                        folder(sc, parts[1], data, partitions, "validation"));
+            }
+            LoadedSplit tr = folder(sc, listing, data, partitions, "train");
+            LoadedSplit te = test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames());
+            return new Splits(tr, te);
+        }
+        LoadedSplit tr = load(sc, train, data, partitions, fetcher, "train", null);
+        return new Splits(tr, test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames()));
+    }
+
+    /** One split; {@code classes} (from the training split) maps a test split's classes. */
+    public static LoadedSplit load(JavaSparkContext sc, DataSource source, DataConfig data, int partitions,
+                                   DatasetFetcher fetcher, String split, List<String> classes) {
+        if (source.isBuiltIn() || source.isIdx()) {
+            LoadedSplit s = idx(sc, source, data, partitions, fetcher, split);
+            if (classes != null && !classes.equals(s.classNames())) {
+                throw new DataFormatException("the " + split + " split's classes " + s.classNames() + " differ from the training split's " + classes);
+            }
+            return s;
+        }
+        LoadedSplit s = switch (formatOf(sc, data, source.uri())) {
+            case "csv" -> csv(sc, source.uri(), data, partitions, split);
+            case "parquet" -> ParquetDatasets.load(sc, source.uri(), data, split, classes);
+            default -> folder(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, partitions, split);
+        };
+        if (classes != null && !classes.equals(s.classNames())) {
+            throw new DataFormatException("the " + split + " split's classes " + s.classNames() + " differ from the training split's " + classes);
+        }
+        return s;
+    }
+
+    /**
+     * {@code data.format}, or for {@code auto}: a folder holding {@code *.parquet} files is Parquet, another folder a
+     * class-per-folder dataset, a {@code .csv[.gz]} file CSV pixel rows, a {@code .parquet} file Parquet.
+     */
+    static String formatOf(JavaSparkContext sc, DataConfig data, String uri) {
+        if (!data.format().equals("auto")) return data.format();
+        Path p = Fs.path(uri);
+        try {
+            FileSystem fs = Fs.fs(p, sc.hadoopConfiguration());
+            if (!fs.exists(p)) throw new DataFormatException("no such file or folder: " + p);
+            if (fs.getFileStatus(p).isDirectory()) {
+                for (var st : fs.listStatus(p)) if (st.isFile() && st.getPath().getName().endsWith(".parquet")) return "parquet";
+                return "folder";
+            }
+            String name = p.getName().toLowerCase(java.util.Locale.ROOT);
+            if (name.endsWith(".csv") || name.endsWith(".csv.gz")) return "csv";
+            if (name.endsWith(".parquet")) return "parquet";
+            throw new DataFormatException("cannot tell the format of " + p + ": not a folder, an IDX file named like "
+                    + "train-images-idx3-ubyte, a .csv or a .parquet file; set data.format");
+        } catch (IOException e) {
+            throw new DataFormatException("cannot read " + p + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** CSV pixel rows ({@code label,pixel0,...}); an optional header line is skipped; ids follow the line order. */
+    static LoadedSplit csv(JavaSparkContext sc, String uri, DataConfig data, int partitions, String split) {
+        String path = Fs.path(uri).toString();
+        JavaRDD<String> lines = sc.textFile(path, partitions);
+        boolean header = !lines.isEmpty() && PixelRows.isHeader(lines.first());
+        int size = data.exampleSize(), k = data.numClasses();
+        int skip = header ? 1 : 0;
+        JavaRDD<Decoded> decoded = lines.zipWithIndex()
+                .filter(t -> t._2() >= skip)
+                .map(t -> PixelRows.parse(t._1(), t._2() - skip, path + " line " + (t._2() + 1), size, k));
+        var desc = new LinkedHashMap<String, Object>();
+        desc.put("format", "csv");
+        desc.put("uri", path);
+        desc.put("header", header);
+        desc.put("shape", List.of(data.channels(), data.height(), data.width()));
+        List<String> names = IntStream.range(0, k).mapToObj(Integer::toString).toList();
+        return finish(decoded, List.of(), names, desc, data.badRecords(), split, path);
+    }
+
+    static LoadedSplit idx(JavaSparkContext sc, DataSource source, DataConfig data, int partitions, DatasetFetcher fetcher, String split) {
         String images, labels;
         List<String> classNames;
         var desc = new LinkedHashMap<String, Object>();
@@ -35,6 +162,9 @@ public final class SparkDatasets {
             labels = files[1].toUri().toString();
             classNames = BuiltInDatasets.datasetOf(source.builtIn()).classNames();
             desc.put("builtIn", source.builtIn());
+            if (classNames.size() != data.numClasses()) {
+                throw new DataFormatException(source.builtIn() + " has " + classNames.size() + " classes, but data.numClasses is " + data.numClasses());
+            }
         } else {
             images = Fs.path(source.images()).toString();
             labels = Fs.path(source.labels()).toString();
@@ -46,32 +176,102 @@ public final class SparkDatasets {
             throw new DataFormatException(images + " holds " + pair.rows() + "x" + pair.cols() + " grey images, but data.inputShape is "
                     + java.util.Arrays.toString(data.inputShape()) + " (use [1, " + pair.rows() + ", " + pair.cols() + "])");
         }
-        if (source.isBuiltIn() && classNames.size() != data.numClasses()) {
-            throw new DataFormatException(source.builtIn() + " has " + classNames.size() + " classes, but data.numClasses is " + data.numClasses());
-        }
         long n = pair.count();
-        int slices = (int) Math.max(1, Math.min(partitions, n));
-        List<long[]> ranges = new ArrayList<>();
-        for (int i = 0; i < slices; i++) ranges.add(new long[] {n * i / slices, n * (i + 1) / slices});
+        List<long[]> ranges = ranges(n, partitions);
         int numClasses = data.numClasses();
-        JavaRDD<ImageRecord> records = sc.parallelize(ranges, slices)
-                .flatMap(r -> IdxFiles.read(conf.get(), pair, r[0], r[1], numClasses).iterator())
-                .setName("records " + images)
-                .persist(StorageLevel.MEMORY_ONLY());
+        JavaRDD<Decoded> decoded = sc.parallelize(ranges, ranges.size())
+                .flatMap(r -> IdxFiles.read(conf.get(), pair, r[0], r[1], numClasses).iterator());
         desc.put("format", "idx");
         desc.put("images", images);
         desc.put("labels", labels);
-        desc.put("examples", n);
         desc.put("shape", List.of(1, pair.rows(), pair.cols()));
-        return new LoadedSplit(records, n, classNames, desc);
+        return finish(decoded, List.of(), classNames, desc, data.badRecords(), split, images);
     }
 
-    /** A short description of several splits for provenance. */
-    public static Map<String, Object> describe(LoadedSplit train, LoadedSplit test) {
-        var m = new LinkedHashMap<String, Object>();
-        m.put("train", train.description());
-        if (test != null) m.put("test", test.description());
-        m.put("classes", train.classNames());
-        return m;
+    static LoadedSplit folder(JavaSparkContext sc, FolderListing listing, DataConfig data, int partitions, String split) {
+        if (listing.classNames().size() != data.numClasses()) {
+            throw new DataFormatException(listing.root() + " has " + listing.classNames().size() + " class folders "
+                    + listing.classNames() + ", but data.numClasses is " + data.numClasses());
+        }
+        List<FolderListing.Entry> entries = listing.entries();
+        long n = entries.size();
+        HadoopConf conf = new HadoopConf(sc.hadoopConfiguration());
+        ImageDecoder decoder = data.decoder();
+        // more, smaller tasks than workers: decoding is the expensive part and balances better
+        List<long[]> ranges = ranges(n, partitions * 4);
+        var files = sc.broadcast(entries);
+        JavaRDD<Decoded> decoded = sc.parallelize(ranges, ranges.size()).flatMap(r -> {
+            List<Decoded> out = new ArrayList<>((int) (r[1] - r[0]));
+            List<FolderListing.Entry> all = files.value();
+            for (long id = r[0]; id < r[1]; id++) out.add(decodeFile(conf, decoder, id, all.get((int) id)));
+            return out.iterator();
+        });
+        var desc = new LinkedHashMap<String, Object>();
+        desc.put("format", "folder");
+        desc.put("root", listing.root());
+        desc.put("files", n);
+        desc.put("resize", data.resize());
+        desc.put("shape", List.of(data.channels(), data.height(), data.width()));
+        return finish(decoded, listing.bad(), listing.classNames(), desc, data.badRecords(), split, listing.root());
+    }
+
+    /** {@code [from, to)} record ranges, contiguous and in id order: one per task. */
+    static List<long[]> ranges(long n, int slices) {
+        int k = (int) Math.max(1, Math.min(slices, n));
+        List<long[]> out = new ArrayList<>(k);
+        for (int i = 0; i < k; i++) out.add(new long[] {n * i / k, n * (i + 1) / k});
+        return out;
+    }
+
+    static Decoded decodeFile(HadoopConf conf, ImageDecoder decoder, long id, FolderListing.Entry e) {
+        byte[] bytes;
+        Path p = new Path(e.path());
+        try (InputStream in = Fs.fs(p, conf.get()).open(p)) {
+            bytes = in.readAllBytes();
+        } catch (IOException ex) {
+            return Decoded.bad(new BadRecord(id, e.path(), BadRecord.Reason.UNREADABLE, "cannot read the file: " + ex.getMessage()));
+        }
+        try {
+            return Decoded.ok(new ImageRecord(id, e.label(), decoder.decode(bytes)));
+        } catch (BadRecordException ex) {
+            return Decoded.bad(ex.toBadRecord(id, e.path()));
+        }
+    }
+
+    /** Applies the bad-record policy and caches the usable records. */
+    static LoadedSplit finish(JavaRDD<Decoded> decoded, List<BadRecord> layoutBad, List<String> classNames,
+                              Map<String, Object> desc, BadRecordPolicy policy, String split, String name) {
+        JavaRDD<ImageRecord> records;
+        long count;
+        BadRecordPolicy.Counts counts;
+        if (!policy.skip()) {
+            if (!layoutBad.isEmpty()) throw layoutBad.get(0).toException();
+            records = decoded.map(d -> {
+                if (d.isBad()) throw d.bad().toException();
+                return d.record();
+            }).setName(split + " records " + name).persist(StorageLevel.MEMORY_ONLY());
+            count = records.count();
+            counts = new BadRecordPolicy.Counts(split, count, 0, Map.of(), List.of());
+        } else {
+            JavaRDD<Decoded> all = decoded.persist(StorageLevel.MEMORY_ONLY());
+            var byReason = new TreeMap<String, Long>();
+            all.filter(Decoded::isBad).map(d -> d.bad().reason().key).countByValue().forEach(byReason::put);
+            var examples = new ArrayList<String>();
+            layoutBad.forEach(b -> byReason.merge(b.reason().key, 1L, Long::sum));
+            layoutBad.stream().limit(5).forEach(b -> examples.add(b.message()));
+            all.filter(Decoded::isBad).take(Math.max(0, 5 - examples.size())).forEach(d -> examples.add(d.bad().message()));
+            long bad = byReason.values().stream().mapToLong(Long::longValue).sum();
+            records = all.filter(d -> !d.isBad()).map(Decoded::record).setName(split + " records " + name)
+                    .persist(StorageLevel.MEMORY_ONLY());
+            count = records.count();
+            all.unpersist(false);
+            counts = new BadRecordPolicy.Counts(split, count + bad, bad, byReason, examples);
+            if (bad > 0) LOG.warn("{}", counts.summary());
+            policy.check(counts);
+        }
+        desc.put("examples", count);
+        if (counts.total() > 0) desc.put("skipped", counts.toJson());
+        if (count == 0) throw new DataFormatException("the " + split + " split " + name + " has no usable records");
+        return new LoadedSplit(records, count, classNames, desc, counts);
     }
 }

@@ -10,7 +10,10 @@ import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.transform.Normalizer;
 import io.deepshard.core.zoo.NetworkFactory;
 import io.deepshard.spark.data.LoadedSplit;
+import io.deepshard.spark.data.Normalization;
 import io.deepshard.spark.data.Sharder;
+import io.deepshard.core.transform.Augmenter;
+import io.deepshard.core.transform.ColorPca;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -45,6 +48,15 @@ public final class DistributedTrainer {
         return w > 0 ? w : Math.max(1, sc.defaultParallelism());
     }
 
+    private static void warnAboutEmptyClasses(long[] counts, List<String> names) {
+        for (int c = 0; c < counts.length; c++) {
+            if (counts[c] == 0) {
+                LOG.warn("class {} ({}) has no training examples: the model can never learn to predict it", c,
+                        c < names.size() ? names.get(c) : "?");
+            }
+        }
+    }
+
     private void warnIfOversubscribed(int workers) {
         int slots = sc.defaultParallelism();
         if (workers > slots) {
@@ -62,6 +74,11 @@ public final class DistributedTrainer {
         ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t);
         NetworkState state = NetworkState.of(net);
         TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
+        Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().exampleSize());
+        var d = config.data();
+        Augmenter augmenter = new Augmenter(d.augment(), t.seed(), d.channels(), d.height(), d.width());
+        if (augmenter.needsColorPca()) augmenter = augmenter.withColorPca(ColorPca.of(Normalization.stats(train.records(), d.channels())));
+        warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
         var history = new ArrayList<EpochMetrics>();
         long start = System.nanoTime();
         double trainSecondsTotal = 0;
@@ -74,7 +91,7 @@ public final class DistributedTrainer {
             for (int epoch = 0; epoch < t.epochs(); epoch++) {
                 long t0 = System.nanoTime();
                 sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
-                JavaRDD<Shard> shards = Sharder.shard(train.records(), plan, t.seed(), epoch, config.data().exampleSize());
+                JavaRDD<Shard> shards = sharder.shard(plan, t.seed(), epoch, augmenter);
                 shards.count(); // materialize before the rounds so every round reads cached shards
                 if (previous != null) previous.unpersist(false);
                 previous = shards;
@@ -100,6 +117,8 @@ public final class DistributedTrainer {
                 listener.onEpoch(m);
             }
             if (previous != null) previous.unpersist(false);
+        } finally {
+            sharder.close();
         }
         state.loadInto(net);
         return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), test);

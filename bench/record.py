@@ -1,0 +1,85 @@
+"""Appends benchmark rows to bench/results.jsonl and the Markdown tables (called by bench/run)."""
+import datetime
+import json
+import os
+import sys
+
+
+def cpu():
+    model, flags = "unknown", []
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name") and model == "unknown":
+            model = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            have = set(line.split(":", 1)[1].split())
+            flags = [f for f in ("avx512f", "avx2", "fma") if f in have]
+    return model, flags
+
+
+def fmt(x):
+    return "" if x is None else (f"{x:.4f}" if isinstance(x, float) else str(x))
+
+
+def table(path, header, rows):
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(header)
+    with open(path, "a") as f:
+        f.writelines(rows)
+
+
+def training(name, out, common):
+    rows = []
+    for line in open(os.path.join(out, "variants.txt")):
+        label, cmd = line.rstrip("\n").split("|", 1)
+        m = json.load(open(os.path.join(out, label, "metrics.json")))
+        prov = json.load(open(os.path.join(out, label, "model", "provenance.json")))
+        acc = {e["epoch"]: e["testAccuracy"] for e in m["history"]}
+        rows.append(dict(common, benchmark=name, variant=label,
+                         openblasCoretype=prov["machine"].get("nativeSettings", {}).get("OPENBLAS_CORETYPE", ""),
+                         strategy=m["strategy"], workers=m["workers"], epochs=m["epochs"],
+                         imagesPerSecond=round(m["imagesPerSecond"], 1), acc1=acc.get(1), acc3=acc.get(3),
+                         accFinal=m["testAccuracy"], elapsedSeconds=round(m["elapsedSeconds"], 1), command=cmd))
+    base = {r["workers"]: r["imagesPerSecond"] for r in rows if r["strategy"] == "dl4j-paramavg"}
+    for r in rows:
+        if r["strategy"] == "averaging" and r["workers"] in base:
+            r["speedVsDl4jParamavg"] = round(r["imagesPerSecond"] / base[r["workers"]], 3)
+    header = ("# Benchmark results\n\nAppended by `bench/run <name>`; raw rows in `results.jsonl`. Compare speeds only "
+              "within one run (same date and commit): machines are shared and CPUs differ.\n\n"
+              "| date | commit | benchmark | variant | workers | epochs | img/s | vs dl4j | acc@1 | acc@3 | final acc | elapsed s | CPU | OpenBLAS | command |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/RESULTS.md", header, [
+        f"| {r['date']} | {r['commit']} | {r['benchmark']} | {r['variant']} | {r['workers']} | {r['epochs']} | "
+        f"{r['imagesPerSecond']:.0f} | {r.get('speedVsDl4jParamavg', '')} | {fmt(r['acc1'])} | {fmt(r['acc3'])} | "
+        f"{fmt(r['accFinal'])} | {r['elapsedSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | {r['openblasCoretype']} | `{r['command']}` |\n"
+        for r in rows])
+    return rows
+
+
+def pipeline(common):
+    rows = [dict(common, benchmark="pipeline", command=os.environ["BENCH_CMD"], **json.loads(l))
+            for l in os.environ["BENCH_OUTPUT"].splitlines() if l.startswith("{")]
+    header = ("# Data pipeline benchmark\n\nAppended by `bench/run pipeline`. One thread = one core. *ratio* = images the "
+              "pipeline delivers / images training consumes, both per core and measured in the same process "
+              "(target: >= 3).\n\n| date | commit | row | decode+augment img/s/core | model | train img/s/core | ratio | CPU | command |\n"
+              "|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/PIPELINE.md", header, [
+        f"| {r['date']} | {r['commit']} | {r['row']} | {r['decodeAugmentPerCore']} | {r['model']} | {fmt(r['trainPerCore'])} | "
+        f"{fmt(r['ratio'])} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | `{r['command']}` |\n" for r in rows])
+    return rows
+
+
+def main():
+    model, flags = cpu()
+    common = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                  commit=os.environ.get("BENCH_COMMIT", "unknown"), cpu=model, cpuFlags=flags, cores=os.cpu_count())
+    rows = pipeline(common) if sys.argv[1] == "pipeline" else training(sys.argv[2], sys.argv[3], common)
+    with open("bench/results.jsonl", "a") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    for r in rows:
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+package io.deepshard.core.transform;
+
+import io.deepshard.core.data.ImageRecord;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * A chain of augmentations ({@code data.augment}) applied to training records only. Record {@code id} in
+ * {@code epoch} always gets the same result (its random stream is a function of seed, epoch and id), so an epoch is
+ * reproducible — also after a task retry or resume — and two epochs differ. Labels and shapes are preserved.
+ */
+public record Augmenter(List<Augmentation> steps, long seed, int channels, int height, int width) implements Serializable {
+
+    public boolean isEmpty() { return steps.isEmpty(); }
+
+    public byte[] apply(byte[] chw, long id, int epoch) {
+        if (steps.isEmpty()) return chw;
+        SplittableRandom rng = Augmentation.rng(seed, epoch, id);
+        byte[] x = chw;
+        for (Augmentation a : steps) x = a.apply(x, channels, height, width, rng.split());
+        return x;
+    }
+
+    public ImageRecord apply(ImageRecord r, int epoch) {
+        byte[] px = apply(r.pixels(), r.id(), epoch);
+        return px == r.pixels() ? r : new ImageRecord(r.id(), r.label(), px);
+    }
+
+    /** The same chain with PCA noise given the training split's colour statistics. */
+    public Augmenter withColorPca(ColorPca pca) {
+        return new Augmenter(steps.stream().map(a -> a instanceof Augmentation.PcaNoise p ? new Augmentation.PcaNoise(p.std(), pca) : a).toList(),
+                seed, channels, height, width);
+    }
+
+    public boolean needsColorPca() { return steps.stream().anyMatch(a -> a instanceof Augmentation.PcaNoise); }
+}

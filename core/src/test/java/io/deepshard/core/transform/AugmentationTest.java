@@ -1,0 +1,115 @@
+package io.deepshard.core.transform;
+
+import io.deepshard.core.config.ConfigException;
+import io.deepshard.core.config.ConfigLoader;
+import io.deepshard.core.config.DeepshardConfig;
+import io.deepshard.core.data.ImageRecord;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.assertj.core.api.Assertions.within;
+
+class AugmentationTest {
+    static final String BASE = """
+            model: lenet5
+            data: {train: fashion-mnist:train, inputShape: [3, 12, 10], numClasses: 10, augment: %s}
+            """;
+
+    static byte[] image(int c, int h, int w, long seed) {
+        byte[] b = new byte[c * h * w];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    @Test
+    void everyAugmentationIsReproduciblePerEpochAndRecordAndKeepsShapeAndLabel() {
+        DeepshardConfig cfg = ConfigLoader.parse(BASE.formatted(
+                "[flip, {type: translate, pixels: 2}, {type: rotate, degrees: 15}, {type: scale, min: 0.8, max: 1.2},"
+                        + " {type: crop, padding: 3}, {type: colorNoise, std: 0.05}, pcaNoise]"), "t", List.of());
+        assertThat(cfg.data().augment()).hasSize(7);
+        ChannelStats stats = new ChannelStats(3);
+        for (int i = 0; i < 20; i++) stats.add(image(3, 12, 10, i));
+        Augmenter aug = new Augmenter(cfg.data().augment(), 42, 3, 12, 10).withColorPca(ColorPca.of(stats));
+        ImageRecord r = new ImageRecord(7, 4, image(3, 12, 10, 99));
+        ImageRecord e0 = aug.apply(r, 0), e0again = aug.apply(r, 0), e1 = aug.apply(r, 1);
+        assertThat(e0.pixels()).isEqualTo(e0again.pixels()).hasSize(360).isNotEqualTo(r.pixels());
+        assertThat(e1.pixels()).isNotEqualTo(e0.pixels());
+        assertThat(e0.label()).isEqualTo(4);
+        assertThat(e0.id()).isEqualTo(7);
+        assertThat(aug.apply(new ImageRecord(8, 4, r.pixels()), 0).pixels()).isNotEqualTo(e0.pixels()); // per record
+        assertThat(new Augmenter(cfg.data().augment(), 43, 3, 12, 10).withColorPca(ColorPca.of(stats)).apply(r, 0).pixels())
+                .isNotEqualTo(e0.pixels());                                                                      // per seed
+        // the resolved config states every parameter
+        assertThat(cfg.resolved()).contains("type: rotate").contains("degrees: 15.0").contains("probability: 0.5").contains("std: 0.1");
+    }
+
+    @Test
+    void geometryIsExact() {
+        byte[] img = image(2, 5, 6, 1);
+        var always = new Augmentation.Flip(1.0);
+        byte[] flipped = always.apply(img, 2, 5, 6, new SplittableRandom(1));
+        assertThat(flipped[0]).isEqualTo(img[5]);                 // x=0 <- x=5, channel 0
+        assertThat(flipped[30 + 6 + 1]).isEqualTo(img[30 + 6 + 4]); // channel 1, row 1, x=1 <- x=4
+        assertThat(always.apply(flipped, 2, 5, 6, new SplittableRandom(2))).isEqualTo(img);
+        // a shift moves every pixel by the same (dx, dy) and fills with zeros
+        var t = new Augmentation.Translate(2);
+        for (int seed = 0; seed < 20; seed++) {
+            byte[] out = t.apply(img, 2, 5, 6, new SplittableRandom(seed));
+            int matches = 0, zeros = 0;
+            for (int i = 0; i < out.length; i++) if (out[i] == 0) zeros++;
+            for (int dy = -2; dy <= 2; dy++) for (int dx = -2; dx <= 2; dx++) {
+                boolean all = true;
+                for (int y = 0; y < 5 && all; y++) for (int x = 0; x < 6 && all; x++) {
+                    int sx = x - dx, sy = y - dy;
+                    byte expect = sx < 0 || sy < 0 || sx >= 6 || sy >= 5 ? 0 : img[sy * 6 + sx];
+                    all = out[y * 6 + x] == expect;
+                }
+                if (all) matches++;
+            }
+            assertThat(matches).as("seed %d", seed).isGreaterThanOrEqualTo(1);
+            assertThat(zeros).isLessThanOrEqualTo(out.length);
+        }
+        // a rotation or zoom by (almost) nothing leaves the image (almost) unchanged
+        byte[] r0 = new Augmentation.Rotate(1e-9).apply(img, 2, 5, 6, new SplittableRandom(3));
+        for (int i = 0; i < img.length; i++) assertThat(r0[i] & 0xFF).isCloseTo(img[i] & 0xFF, within(1));
+        assertThat(new Augmentation.Scale(1, 1).apply(img, 2, 5, 6, new SplittableRandom(3))).isEqualTo(img);
+    }
+
+    @Test
+    void colourPcaFindsTheDominantAxis() {
+        // channels move together (R = G = B + noise): the first component is ~ (1,1,1)/sqrt(3)
+        ChannelStats stats = new ChannelStats(3);
+        Random r = new Random(5);
+        for (int n = 0; n < 200; n++) {
+            byte[] b = new byte[3 * 16];
+            for (int i = 0; i < 16; i++) {
+                int v = r.nextInt(200);
+                for (int c = 0; c < 3; c++) b[c * 16 + i] = (byte) Math.min(255, v + r.nextInt(10));
+            }
+            stats.add(b);
+        }
+        ColorPca pca = ColorPca.of(stats);
+        assertThat(pca.values()[0]).isGreaterThan(20 * pca.values()[1]);
+        for (int c = 0; c < 3; c++) assertThat(Math.abs(pca.vectors()[0][c])).isCloseTo(1 / Math.sqrt(3), within(0.01));
+        double dot = 0;
+        for (int c = 0; c < 3; c++) dot += pca.vectors()[0][c] * pca.vectors()[1][c];
+        assertThat(dot).isCloseTo(0, within(1e-9));
+    }
+
+    @Test
+    void badAugmentationConfigIsReportedWithItsIndex() {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(BASE.formatted(
+                "[flop, {type: rotate, degrees: 400}, {type: scale, min: 1.5, max: 1.1}, {type: translate, pixel: 2}, 3]"), "t", List.of()));
+        assertThat(e.problems()).containsExactlyInAnyOrder(
+                "data.augment[0].type: must be one of translate, crop, flip, rotate, scale, colorNoise, pcaNoise, found 'flop' (did you mean 'flip'?)",
+                "data.augment[1].degrees: must be a number in (0, 180], found 400",
+                "data.augment[2]: min 1.5 is larger than max 1.1",
+                "data.augment[3].pixel: unknown key (did you mean 'pixels'?) (known here: type, pixels)",
+                "data.augment[4]: must be an augmentation name or a mapping with type, found 3");
+    }
+}

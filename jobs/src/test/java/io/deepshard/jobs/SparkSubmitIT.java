@@ -1,0 +1,54 @@
+package io.deepshard.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.data.SyntheticImages;
+import org.apache.hadoop.conf.Configuration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The train job through Spark's own {@code SparkSubmit} (what {@code spark-submit} runs), in a separate JVM, with the
+ * packaged jobs jar as the application: the job class gets its master from spark-submit, never from its own code.
+ */
+class SparkSubmitIT {
+    @TempDir Path dir;
+
+    @Test
+    void trainJobRunsUnderSparkSubmit() throws Exception {
+        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(2, 12, 12, 1), 20, 5);
+        Path conf = dir.resolve("c.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [8]}
+                data: {train: %s, imageSize: [12, 12], channels: 1, numClasses: 2}
+                training: {workers: 2, batchSize: 8, epochs: 1, seed: 1}
+                output: %s
+                """.formatted(dir.resolve("data"), dir.resolve("run")));
+        File jar;
+        try (var s = Files.list(Path.of("target"))) {
+            jar = s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst().orElseThrow().toFile();
+        }
+        var cmd = new ArrayList<String>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        cmd.addAll(List.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).stream().filter(s -> !s.isBlank()).toList());
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
+                "--master", "local[2]", "--class", "io.deepshard.jobs.TrainJob",
+                "--conf", "spark.ui.enabled=false", jar.getAbsolutePath(), conf.toString(), "--set", "training.epochs=2"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("submit.log").toFile()).start();
+        assertThat(p.waitFor(180, TimeUnit.SECONDS)).isTrue();
+        String log = Files.readString(dir.resolve("submit.log"));
+        assertThat(p.exitValue()).as(log).isZero();
+        assertThat(log).contains("Spark 3.5.5 (local[2]): 2 worker(s)").contains("run directory: " + dir.resolve("run"));
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("run/metrics.json").toFile());
+        assertThat(m.get("epochs").asInt()).isEqualTo(2);
+        assertThat(m.get("history")).hasSize(2);
+    }
+}
