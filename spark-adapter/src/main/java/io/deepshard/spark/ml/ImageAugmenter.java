@@ -36,6 +36,16 @@ public final class ImageAugmenter extends Transformer implements DefaultParamsWr
     final LongParam seed;
     final IntParam epoch;
 
+    // Spark ML finds params through public no-argument methods (as Scala vals compile to), not fields.
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public Param<String> idCol() { return idCol; }
+    public Param<String> augment() { return augment; }
+    public IntArrayParam shape() { return shape; }
+    public LongParam seed() { return seed; }
+    public IntParam epoch() { return epoch; }
+
+
     public ImageAugmenter() { this(Identifiable.randomUID("imageAugmenter")); }
 
     public ImageAugmenter(String uid) {

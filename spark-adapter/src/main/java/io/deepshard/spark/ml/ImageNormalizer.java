@@ -27,6 +27,13 @@ public final class ImageNormalizer extends Estimator<ImageNormalizerModel> imple
     final Param<String> kind;
     final IntParam channels;
 
+    // Spark ML finds params through public no-argument methods (as Scala vals compile to), not fields.
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public Param<String> kind() { return kind; }
+    public IntParam channels() { return channels; }
+
+
     public ImageNormalizer() { this(Identifiable.randomUID("imageNormalizer")); }
 
     public ImageNormalizer(String uid) {

@@ -26,6 +26,14 @@ public final class ImageNormalizerModel extends Model<ImageNormalizerModel> impl
     final DoubleArrayParam mean;
     final DoubleArrayParam std;
 
+    // Spark ML finds params through public no-argument methods (as Scala vals compile to), not fields.
+    public Param<String> inputCol() { return inputCol; }
+    public Param<String> outputCol() { return outputCol; }
+    public Param<String> kind() { return kind; }
+    public DoubleArrayParam mean() { return mean; }
+    public DoubleArrayParam std() { return std; }
+
+
     public ImageNormalizerModel(String uid) {
         this.uid = uid;
         inputCol = new Param<>(this, "inputCol", "binary image column, CHW bytes");
