@@ -19,7 +19,8 @@ import java.util.List;
  * Once per dataset it counts the classes and gives every record its index within its class (two passes, no sort);
  * after that an epoch costs one shuffle, and executors compute every record's shard and order themselves.
  * Precondition: records arrive in id order across partitions (every Deepshard reader produces them so), which makes
- * the within-class indices, and so every deal, independent of how the input is partitioned.
+ * the within-class indices, and so every deal, independent of how the input is partitioned. The records should be
+ * cached: the indexing is recomputed from them each epoch (a pass over memory) rather than held as a second copy.
  */
 public final class Sharder {
     private final JavaRDD<Tuple2<Long, ImageRecord>> indexed; // (within-class index, record)
@@ -55,7 +56,7 @@ public final class Sharder {
                 out.add(new Tuple2<>(next[r.label()]++, r));
             }
             return out.iterator();
-        }, true).setName("records indexed by class").persist(StorageLevel.MEMORY_ONLY());
+        }, true).setName("records indexed by class");
     }
 
     public long[] classCounts() { return classCounts.clone(); }
@@ -82,8 +83,6 @@ public final class Sharder {
                 .setName("epoch " + epoch + " shards")
                 .persist(StorageLevel.MEMORY_ONLY());
     }
-
-    public void close() { indexed.unpersist(false); }
 
     /** Shards in record order without shuffling (evaluation). */
     public static JavaRDD<Shard> inOrder(JavaRDD<ImageRecord> records, int exampleSize) {

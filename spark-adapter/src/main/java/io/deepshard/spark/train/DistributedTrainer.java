@@ -117,8 +117,6 @@ public final class DistributedTrainer {
                 listener.onEpoch(m);
             }
             if (previous != null) previous.unpersist(false);
-        } finally {
-            sharder.close();
         }
         state.loadInto(net);
         return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), test);
