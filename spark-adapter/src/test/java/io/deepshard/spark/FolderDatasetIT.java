@@ -47,6 +47,29 @@ class FolderDatasetIT extends SparkTestBase {
     }
 
     @Test
+    void sparksImageSourceGivesTheSameRecordsAsTheFolderReader() throws Exception {
+        var w = SyntheticImages.write(new Configuration(), dir.resolve("png").toString(), "split", spec, 5, 2);
+        Files.write(dir.resolve("png/train/square/broken.png"), java.util.Arrays.copyOf(
+                Files.readAllBytes(dir.resolve("png/train/square/0.png")), 40));
+        String[] sets = {"data.onBadRecord=skip", "data.maxBadFraction=0.1", "data.imageSize=[20, 24]"};
+        SparkDatasets.Splits ours = SparkDatasets.load(sc, config(w.root(), sets).data(), 2, noFetch, 1);
+        String[] withImage = java.util.Arrays.copyOf(sets, 4);
+        withImage[3] = "data.format=image";
+        SparkDatasets.Splits spark = SparkDatasets.load(sc, config(w.root(), withImage).data(), 2, noFetch, 1);
+        assertThat(spark.train().description()).containsEntry("format", "image (Spark image data source)");
+        assertThat(spark.train().classNames()).isEqualTo(ours.train().classNames());
+        List<ImageRecord> a = ours.train().records().collect(), b = spark.train().records().collect();
+        assertThat(b).hasSize(15).extracting(ImageRecord::id).isSorted();
+        for (int i = 0; i < a.size(); i++) {
+            assertThat(b.get(i).id()).isEqualTo(a.get(i).id());
+            assertThat(b.get(i).label()).isEqualTo(a.get(i).label());
+            assertThat(b.get(i).pixels()).isEqualTo(a.get(i).pixels()); // PNG is lossless: same pixels either way
+        }
+        assertThat(spark.train().badRecords().byReason()).isEqualTo(Map.of("corruptImage", 1L));
+        assertThat(spark.test().count()).isEqualTo(6);
+    }
+
+    @Test
     void caltechTreeSplitByValidationFraction() {
         var w = SyntheticImages.write(new Configuration(), dir.resolve("cal").toString(), "caltech", spec, 9, 1);
         SparkDatasets.Splits s = SparkDatasets.load(sc, config(w.root(), "data.validationFraction=0.2").data(), 2, noFetch, 1);

@@ -21,7 +21,7 @@ import java.util.Objects;
  * @param test               the same for the test split (optional)
  * @param format             {@code auto} (decided when read: a folder of class folders, an IDX images file, a
  *                           {@code .csv} file, or a folder of Parquet files), {@code idx}, {@code folder}, {@code csv},
- *                           {@code parquet}
+ *                           {@code parquet}, or {@code image} (a class-per-folder tree read through Spark's own image data source)
  * @param inputShape         [channels, height, width] the images are decoded and resized to
  * @param numClasses         number of classes
  * @param resize             {@code stretch}, {@code center-crop}, {@code pad} or {@code none} (sizes must match)
@@ -36,7 +36,7 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
                          List<Augmentation> augment)
         implements Serializable {
     public static final List<String> NORMALIZATIONS = List.of("standardize", "minmax", "scale", "none");
-    public static final List<String> FORMATS = List.of("auto", "idx", "folder", "csv", "parquet");
+    public static final List<String> FORMATS = List.of("auto", "idx", "folder", "image", "csv", "parquet");
 
     static DataConfig from(Section s) {
         String format = s.choice("format", "auto", FORMATS);

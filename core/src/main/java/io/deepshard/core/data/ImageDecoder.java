@@ -55,6 +55,37 @@ public final class ImageDecoder implements Serializable {
         return toChw(render(src));
     }
 
+    /**
+     * Converts an already decoded image — row-major {@code height x width} pixels of {@code srcChannels} interleaved
+     * bytes in BGR(A) order, as Spark's image data source gives them — to CHW at this decoder's size and channels.
+     */
+    public byte[] fromBgr(byte[] data, int srcHeight, int srcWidth, int srcChannels) throws BadRecordException {
+        if (srcChannels != 1 && srcChannels != 3 && srcChannels != 4) {
+            throw new BadRecordException(BadRecord.Reason.WRONG_CHANNELS, "image has " + srcChannels + " channels (expected 1, 3 or 4)");
+        }
+        if (data == null || data.length != srcHeight * srcWidth * srcChannels) {
+            throw new BadRecordException(BadRecord.Reason.CORRUPT_IMAGE, "pixel data of " + (data == null ? 0 : data.length)
+                    + " bytes does not match " + srcHeight + "x" + srcWidth + "x" + srcChannels);
+        }
+        BufferedImage src = new BufferedImage(srcWidth, srcHeight, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0, i = 0; y < srcHeight; y++) {
+            for (int x = 0; x < srcWidth; x++, i += srcChannels) {
+                int b = data[i] & 0xFF, g = srcChannels == 1 ? b : data[i + 1] & 0xFF, r = srcChannels == 1 ? b : data[i + 2] & 0xFF;
+                src.setRGB(x, y, (r << 16) | (g << 8) | b);
+            }
+        }
+        if (srcChannels == 1 && channels == 1) { // keep grey exact: no colour-space round trip
+            BufferedImage grey = new BufferedImage(srcWidth, srcHeight, BufferedImage.TYPE_BYTE_GRAY);
+            grey.getRaster().setDataElements(0, 0, srcWidth, srcHeight, data);
+            src = grey;
+        }
+        if (resize.equals("none") && (srcWidth != width || srcHeight != height)) {
+            throw new BadRecordException(BadRecord.Reason.SIZE_MISMATCH, "image is " + srcHeight + "x" + srcWidth
+                    + " (HxW), expected " + height + "x" + width + " (set data.resize to stretch, center-crop or pad to resize)");
+        }
+        return toChw(render(src));
+    }
+
     private static BufferedImage read(byte[] encoded) throws BadRecordException {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(encoded))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);

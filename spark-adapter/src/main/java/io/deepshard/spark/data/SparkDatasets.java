@@ -64,7 +64,8 @@ public final class SparkDatasets {
 
     public static Splits load(JavaSparkContext sc, DataConfig data, int partitions, DatasetFetcher fetcher, long seed) {
         DataSource train = data.train(), test = data.test();
-        if (!train.isBuiltIn() && !train.isIdx() && formatOf(sc, data, train.uri()).equals("folder")) {
+        String trainFormat = train.isBuiltIn() || train.isIdx() ? "idx" : formatOf(sc, data, train.uri());
+        if (trainFormat.equals("folder") || trainFormat.equals("image")) {
             String root = train.uri();
             if (test == null) {
                 String[] tt = FolderListing.trainTestFolders(sc.hadoopConfiguration(), root);
@@ -75,12 +76,13 @@ public final class SparkDatasets {
                 }
             }
             FolderListing listing = FolderListing.list(sc.hadoopConfiguration(), root, null);
+            boolean spark = trainFormat.equals("image");
             if (data.validationFraction() > 0) {
                 FolderListing[] parts = listing.split(data.validationFraction(), seed);
-                return new Splits(folder(sc, parts[0], data, partitions, "train"),
-                        folder(sc, parts[1], data, partitions, "validation"));
+                return new Splits(spark ? SparkImageSource.load(sc, parts[0], data, "train") : folder(sc, parts[0], data, partitions, "train"),
+                        spark ? SparkImageSource.load(sc, parts[1], data, "validation") : folder(sc, parts[1], data, partitions, "validation"));
             }
-            LoadedSplit tr = folder(sc, listing, data, partitions, "train");
+            LoadedSplit tr = spark ? SparkImageSource.load(sc, listing, data, "train") : folder(sc, listing, data, partitions, "train");
             LoadedSplit te = test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames());
             return new Splits(tr, te);
         }
@@ -101,6 +103,7 @@ public final class SparkDatasets {
         LoadedSplit s = switch (formatOf(sc, data, source.uri())) {
             case "csv" -> csv(sc, source.uri(), data, partitions, split);
             case "parquet" -> ParquetDatasets.load(sc, source.uri(), data, split, classes);
+            case "image" -> SparkImageSource.load(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, split);
             default -> folder(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, partitions, split);
         };
         if (classes != null && !classes.equals(s.classNames())) {
