@@ -104,6 +104,52 @@ class TabularFormatsIT extends SparkTestBase {
     }
 
     @Test
+    void parquetFloatArraysTrainLikeTheSameBytesAndNonFiniteValuesAreBad() throws Exception {
+        List<ImageRecord> recs = bands(80, 4, 2, 7);
+        var rows = new ArrayList<org.apache.spark.sql.Row>();
+        for (ImageRecord r : recs) {
+            var v = new ArrayList<Double>();
+            for (byte b : r.pixels()) v.add((b & 0xFF) / 255.0);
+            rows.add(RowFactory.create(r.label(), v, List.of(1, 4, 4)));
+        }
+        var nan = new ArrayList<Double>(java.util.Collections.nCopies(16, 0.5));
+        nan.set(3, Double.NaN);
+        rows.add(RowFactory.create(0, nan, List.of(1, 4, 4)));
+        rows.add(RowFactory.create(1, List.of(0.1, 0.2), List.of(1, 4, 4)));
+        var schema = new StructType().add("label", DataTypes.IntegerType)
+                .add("values", DataTypes.createArrayType(DataTypes.DoubleType))
+                .add("shape", DataTypes.createArrayType(DataTypes.IntegerType));
+        String path = dir.resolve("floats").toString();
+        spark.createDataFrame(rows, schema).coalesce(1).write().parquet(path);
+
+        DeepshardConfig c = config(path, "[1, 4, 4]", 2, "data.onBadRecord=skip", "data.maxBadFraction=0.05",
+                "training.workers=1", "training.averagingFrequency=1", "training.batchSize=8", "training.epochs=2", "training.seed=5");
+        SparkDatasets.Splits s = SparkDatasets.load(sc, c.data(), 2, noFetch, 1);
+        assertThat(s.train().count()).isEqualTo(80);
+        assertThat(s.train().records().first().isFloat()).isTrue();
+        assertThat(s.train().badRecords().byReason()).isEqualTo(Map.of("nonFinite", 1L, "sizeMismatch", 1L));
+        assertThat(s.train().badRecords().examples()).anyMatch(e -> e.contains("row 80: value 3 is NaN"));
+
+        // the same data as bytes: the same normalizer and, trained the same way, the same parameters
+        var bytes = new io.deepshard.spark.data.LoadedSplit(sc.parallelize(recs, 2).cache(), 80, s.train().classNames(), Map.of(), NO_BAD);
+        var normF = io.deepshard.spark.data.Normalization.fit(s.train().records(), "standardize", 1);
+        var normB = io.deepshard.spark.data.Normalization.fit(bytes.records(), "standardize", 1);
+        assertThat((double) normF.mean()[0]).isCloseTo(normB.mean()[0], org.assertj.core.data.Offset.offset(1e-6));
+        assertThat((double) normF.std()[0]).isCloseTo(normB.std()[0], org.assertj.core.data.Offset.offset(1e-6));
+        var tl = io.deepshard.spark.train.TrainingListener.NONE;
+        float[] pf = new io.deepshard.spark.train.DistributedTrainer(sc, c).fit(s.train(), null, normB, tl).state().params();
+        float[] pb = new io.deepshard.spark.train.DistributedTrainer(sc, c).fit(bytes, null, normB, tl).state().params();
+        assertThat(EquivalenceIT.maxAbsDiff(pf, pb)).isLessThan(1e-5);
+
+        // augmentation works on 8-bit images and says so for float data
+        DeepshardConfig aug = config(path, "[1, 4, 4]", 2, "data.onBadRecord=skip", "data.maxBadFraction=0.05", "data.augment=[flip]");
+        assertThatThrownBy(() -> new io.deepshard.spark.train.DistributedTrainer(sc, aug).fit(s.train(), null, normB, tl))
+                .isInstanceOf(io.deepshard.core.data.DataFormatException.class) // before any training starts
+                .hasMessage("data.augment works on 8-bit images, but " + path.replace("/tmp", "file:/tmp")
+                        + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
+    }
+
+    @Test
     void preparedParquetRoundTripsTheDecodedRecords() {
         var w = SyntheticImages.write(new Configuration(), dir.resolve("shapes").toString(), "split", new SyntheticImages.Spec(3, 12, 12, 1), 10, 2);
         DeepshardConfig c = config(w.root(), "[3, 8, 8]", 3, "data.resize=center-crop");

@@ -15,37 +15,43 @@ public final class Shard implements Serializable {
     private final int partition;
     private final long[] ids;
     private final int[] labels;
-    private final byte[] pixels;
+    private final byte[] pixels;   // one of pixels / values
+    private final float[] values;
     private final int exampleSize;
 
-    public Shard(int partition, long[] ids, int[] labels, byte[] pixels, int exampleSize) {
-        if (ids.length != labels.length || (long) ids.length * exampleSize != pixels.length) {
+    public Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize) {
+        long len = pixels != null ? pixels.length : values.length;
+        if (ids.length != labels.length || (long) ids.length * exampleSize != len || (pixels == null) == (values == null)) {
             throw new IllegalArgumentException("inconsistent shard arrays");
         }
         this.partition = partition;
         this.ids = ids;
         this.labels = labels;
         this.pixels = pixels;
+        this.values = values;
         this.exampleSize = exampleSize;
     }
 
-    /** Packs records (already in training order); every record must have {@code exampleSize} pixels. */
+    /** Packs records (already in training order); every record must have {@code exampleSize} values, all of one kind. */
     public static Shard of(int partition, List<ImageRecord> records, int exampleSize) {
         int n = records.size();
         long[] ids = new long[n];
         int[] labels = new int[n];
-        byte[] px = new byte[Math.multiplyExact(n, exampleSize)];
+        boolean floats = n > 0 && records.get(0).isFloat();
+        byte[] px = floats ? null : new byte[Math.multiplyExact(n, exampleSize)];
+        float[] fv = floats ? new float[Math.multiplyExact(n, exampleSize)] : null;
         for (int i = 0; i < n; i++) {
             ImageRecord r = records.get(i);
-            if (r.pixels().length != exampleSize) {
-                throw new DataFormatException("record " + r.id() + " has " + r.pixels().length + " values, expected "
-                        + exampleSize + " (data.inputShape)");
+            if (r.size() != exampleSize || r.isFloat() != floats) {
+                throw new DataFormatException("record " + r.id() + " has " + r.size() + (r.isFloat() ? " float" : " byte")
+                        + " values, expected " + exampleSize + (floats ? " float" : " byte") + " values (data.inputShape)");
             }
             ids[i] = r.id();
             labels[i] = r.label();
-            System.arraycopy(r.pixels(), 0, px, i * exampleSize, exampleSize);
+            if (floats) System.arraycopy(r.values(), 0, fv, i * exampleSize, exampleSize);
+            else System.arraycopy(r.pixels(), 0, px, i * exampleSize, exampleSize);
         }
-        return new Shard(partition, ids, labels, px, exampleSize);
+        return new Shard(partition, ids, labels, px, fv, exampleSize);
     }
 
     public int partition() { return partition; }
@@ -58,7 +64,8 @@ public final class Shard implements Serializable {
     public DataSet batch(int from, int to, Normalizer normalizer, int numClasses) {
         int n = to - from;
         float[] f = new float[n * exampleSize];
-        normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
+        if (values != null) normalizer.apply(values, from * exampleSize, f, 0, n, exampleSize);
+        else normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
         float[] y = new float[n * numClasses];
         for (int i = 0; i < n; i++) y[i * numClasses + labels[from + i]] = 1f;
         return new DataSet(Nd4j.create(f, new long[] {n, exampleSize}, 'c'), Nd4j.create(y, new long[] {n, numClasses}, 'c'));

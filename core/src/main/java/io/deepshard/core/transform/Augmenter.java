@@ -24,6 +24,11 @@ public record Augmenter(List<Augmentation> steps, long seed, int channels, int h
     }
 
     public ImageRecord apply(ImageRecord r, int epoch) {
+        if (steps.isEmpty()) return r;
+        if (r.isFloat()) {
+            throw new io.deepshard.core.data.DataFormatException("data.augment works on 8-bit images; record " + r.id()
+                    + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
+        }
         byte[] px = apply(r.pixels(), r.id(), epoch);
         return px == r.pixels() ? r : new ImageRecord(r.id(), r.label(), px);
     }

@@ -55,6 +55,38 @@ public final class ChannelStats implements Serializable {
         return this;
     }
 
+    /** Adds one record: its bytes (as pixel/255) or its float values (already on that scale). */
+    public ChannelStats add(io.deepshard.core.data.ImageRecord r) {
+        return r.isFloat() ? addFloats(r.values()) : add(r.pixels());
+    }
+
+    /** Adds one image of float values in CHW order (on the scale of pixel/255). */
+    public ChannelStats addFloats(float[] v) {
+        int plane = v.length / channels;
+        for (int c = 0; c < channels; c++) {
+            double s = 0, sq = 0, lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+            for (int i = c * plane, end = i + plane; i < end; i++) {
+                s += v[i];
+                sq += (double) v[i] * v[i];
+                lo = Math.min(lo, v[i]);
+                hi = Math.max(hi, v[i]);
+            }
+            sum[c] += s;
+            sumSq[c] += sq;
+            min[c] = Math.min(min[c], lo);
+            max[c] = Math.max(max[c], hi);
+        }
+        for (int a = 0; a < channels; a++) {
+            for (int b = a + 1; b < channels; b++) {
+                double s = 0;
+                for (int i = 0; i < plane; i++) s += (double) v[a * plane + i] * v[b * plane + i];
+                cross[a * channels + b] += s;
+            }
+        }
+        values += plane;
+        return this;
+    }
+
     public ChannelStats merge(ChannelStats o) {
         if (o.channels != channels) throw new IllegalArgumentException("channel count " + o.channels + " != " + channels);
         for (int c = 0; c < channels; c++) { sum[c] += o.sum[c]; sumSq[c] += o.sumSq[c]; }

@@ -82,6 +82,18 @@ public final class Normalizer implements Serializable {
         }
     }
 
+    /** Normalizes float values (on the scale of pixel/255): {@code (v - mean[c]) / std[c]}. */
+    public void apply(float[] src, int srcOff, float[] dst, int dstOff, int count, int exampleSize) {
+        int plane = exampleSize / mean.length;
+        for (int e = 0; e < count; e++) {
+            for (int c = 0; c < mean.length; c++) {
+                float m = kind.equals("none") ? 0f : mean[c], sd = kind.equals("none") ? 1f : std[c];
+                int s = srcOff + e * exampleSize + c * plane, d = dstOff + e * exampleSize + c * plane;
+                for (int i = 0; i < plane; i++) dst[d + i] = (src[s + i] - m) / sd;
+            }
+        }
+    }
+
     private float[][] table() {
         float[][] t = table;
         if (t == null) {

@@ -20,7 +20,13 @@ public final class Fs {
     /** A path; a bare path without scheme is taken on the local file system, relative to the working directory. */
     public static Path path(String uri) {
         if (!uri.matches("^[a-zA-Z][a-zA-Z0-9+.-]*:.*")) {
-            return new Path(java.nio.file.Path.of(uri).toAbsolutePath().normalize().toUri());
+            // not Path.toUri(): that appends '/' to existing directories, and paths would print two ways
+            String abs = java.nio.file.Path.of(uri).toAbsolutePath().normalize().toString();
+            try {
+                return new Path(new java.net.URI("file", null, abs, null));
+            } catch (java.net.URISyntaxException e) {
+                throw new IllegalArgumentException("not a valid path: " + uri, e);
+            }
         }
         return new Path(uri);
     }

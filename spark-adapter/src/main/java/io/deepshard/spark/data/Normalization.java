@@ -16,7 +16,7 @@ public final class Normalization {
 
     /** Per-channel sums, squares and cross products of the split, in one tree aggregation. */
     public static ChannelStats stats(JavaRDD<ImageRecord> train, int channels) {
-        ChannelStats stats = train.treeAggregate(new ChannelStats(channels), (s, r) -> s.add(r.pixels()), ChannelStats::merge);
+        ChannelStats stats = train.treeAggregate(new ChannelStats(channels), ChannelStats::add, ChannelStats::merge);
         if (stats.valuesPerChannel() == 0) throw new IllegalArgumentException("cannot fit normalization: the training split is empty");
         return stats;
     }

@@ -29,10 +29,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Parquet image datasets: a {@code label} column (integer class index, or class name string) and an {@code image}
- * binary column holding either an encoded image (JPEG/PNG/..., decoded and resized like files) or, with a
- * {@code shape} column {@code [C, H, W]}, raw 8-bit CHW pixels — the format {@link #write} produces for
- * {@code prepare} (decode once, train many times). A {@code _deepshard.json} sidecar carries the class names.
+ * Parquet image datasets: a {@code label} column (integer class index, or class name string) and either
+ * <ul>
+ *   <li>an {@code image} binary column holding an encoded image (JPEG/PNG/..., decoded and resized like files) or,
+ *       with a {@code shape} column {@code [C, H, W]}, raw 8-bit CHW pixels — what {@link #write} produces for
+ *       {@code prepare} (decode once, train many times); or</li>
+ *   <li>a {@code values} column of floats (or doubles) in CHW order on the scale of pixel/255, with {@code shape}:
+ *       kept as floats; NaN or infinite values make a record bad ({@code nonFinite}).</li>
+ * </ul>
+ * A {@code _deepshard.json} sidecar carries the class names.
  */
 public final class ParquetDatasets {
     public static final String SIDECAR = "_deepshard.json";
@@ -42,7 +47,19 @@ public final class ParquetDatasets {
             .add("image", DataTypes.BinaryType, false)
             .add("shape", DataTypes.createArrayType(DataTypes.IntegerType, false), false);
 
+    public static final StructType PREPARED_FLOATS = new StructType()
+            .add("id", DataTypes.LongType, false)
+            .add("label", DataTypes.IntegerType, false)
+            .add("values", DataTypes.createArrayType(DataTypes.FloatType, false), false)
+            .add("shape", DataTypes.createArrayType(DataTypes.IntegerType, false), false);
+
     private ParquetDatasets() {}
+
+    private static List<Float> toList(float[] f) {
+        var out = new java.util.ArrayList<Float>(f.length);
+        for (float v : f) out.add(v);
+        return out;
+    }
 
     public static LoadedSplit load(JavaSparkContext sc, String uri, DataConfig data, String split, List<String> trainClasses) {
         String path = Fs.path(uri).toString();
@@ -50,10 +67,14 @@ public final class ParquetDatasets {
         Dataset<Row> df = spark.read().parquet(path);
         StructType schema = df.schema();
         List<String> cols = Arrays.asList(schema.fieldNames());
-        if (!cols.contains("label") || !cols.contains("image")) {
-            throw new DataFormatException(path + ": a Parquet image dataset needs columns label and image, found " + cols);
+        boolean floats = cols.contains("values");
+        if (!cols.contains("label") || !(cols.contains("image") || floats)) {
+            throw new DataFormatException(path + ": a Parquet image dataset needs columns label and image (or values with shape), found " + cols);
         }
-        if (!(schema.apply("image").dataType().equals(DataTypes.BinaryType))) {
+        if (floats && !cols.contains("shape")) {
+            throw new DataFormatException(path + ": a values column needs a shape column [C, H, W]");
+        }
+        if (!floats && !(schema.apply("image").dataType().equals(DataTypes.BinaryType))) {
             throw new DataFormatException(path + ": column image must be binary (encoded image or raw CHW bytes), found "
                     + schema.apply("image").dataType().simpleString());
         }
@@ -69,7 +90,7 @@ public final class ParquetDatasets {
         int[] expect = data.inputShape();
         ImageDecoder decoder = data.decoder();
         String shapeCol = raw ? "shape" : "label";
-        JavaRDD<Decoded> decoded = df.select("label", "image", shapeCol).javaRDD().zipWithIndex().map(t -> {
+        JavaRDD<Decoded> decoded = df.select("label", floats ? "values" : "image", shapeCol).javaRDD().zipWithIndex().map(t -> {
             Row r = t._1();
             long id = t._2();
             String src = path + " row " + id;
@@ -91,6 +112,7 @@ public final class ParquetDatasets {
                 }
                 label = (int) l;
             }
+            if (floats) return floatRecord(r, id, label, src, expect);
             byte[] bytes = (byte[]) r.get(1);
             if (raw) {
                 List<Integer> shape = r.getList(2);
@@ -110,9 +132,29 @@ public final class ParquetDatasets {
         var desc = new LinkedHashMap<String, Object>();
         desc.put("format", "parquet");
         desc.put("uri", path);
-        desc.put("images", raw ? "raw CHW bytes" : "encoded");
+        desc.put("images", floats ? "float values" : raw ? "raw CHW bytes" : "encoded");
         desc.put("shape", List.of(expect[0], expect[1], expect[2]));
         return SparkDatasets.finish(decoded, List.of(), classes, desc, data.badRecords(), split, path);
+    }
+
+    private static Decoded floatRecord(Row r, long id, int label, String src, int[] expect) {
+        int[] s = r.<Integer>getList(2).stream().mapToInt(Integer::intValue).toArray();
+        List<Object> v = r.getList(1);
+        int n = expect[0] * expect[1] * expect[2];
+        if (!Arrays.equals(s, expect) || v.size() != n) {
+            return Decoded.bad(new BadRecord(id, src, BadRecord.Reason.SIZE_MISMATCH, "values of shape " + Arrays.toString(s)
+                    + " and length " + v.size() + ", expected " + Arrays.toString(expect)));
+        }
+        float[] f = new float[n];
+        for (int i = 0; i < n; i++) {
+            Object o = v.get(i);
+            double d = o == null ? Double.NaN : ((Number) o).doubleValue();
+            if (!Double.isFinite(d)) {
+                return Decoded.bad(new BadRecord(id, src, BadRecord.Reason.NON_FINITE, "value " + i + " is " + (o == null ? "null" : d)));
+            }
+            f[i] = (float) d;
+        }
+        return Decoded.ok(ImageRecord.ofFloats(id, label, f));
     }
 
     private static List<String> classNames(JavaSparkContext sc, String path, Dataset<Row> df, boolean named, int k, List<String> trainClasses) {
@@ -134,13 +176,14 @@ public final class ParquetDatasets {
         return java.util.stream.IntStream.range(0, k).mapToObj(Integer::toString).toList();
     }
 
-    /** Writes records as prepared Parquet (raw CHW bytes + shape) with the class names in the sidecar. */
+    /** Writes records as prepared Parquet (raw CHW bytes, or float values, + shape) with the class names in the sidecar. */
     public static void write(SparkSession spark, LoadedSplit split, int[] shape, String uri, Map<String, Object> meta) {
         String path = Fs.path(uri).toString();
         List<Integer> s = Arrays.stream(shape).boxed().toList();
-        JavaRDD<Row> rows = split.records().map(r -> RowFactory.create(r.id(), r.label(), r.pixels(),
-                JavaConverters.asScalaBuffer(s).toSeq()));
-        spark.createDataFrame(rows, PREPARED).write().mode(SaveMode.ErrorIfExists).parquet(path);
+        boolean floats = split.records().first().isFloat();
+        JavaRDD<Row> rows = split.records().map(r -> RowFactory.create(r.id(), r.label(),
+                floats ? JavaConverters.asScalaBuffer(toList(r.values())).toSeq() : r.pixels(), JavaConverters.asScalaBuffer(s).toSeq()));
+        spark.createDataFrame(rows, floats ? PREPARED_FLOATS : PREPARED).write().mode(SaveMode.ErrorIfExists).parquet(path);
         var m = new LinkedHashMap<String, Object>(meta);
         m.put("classNames", split.classNames());
         m.put("shape", s);

@@ -77,6 +77,10 @@ public final class DistributedTrainer {
         Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().exampleSize());
         var d = config.data();
         Augmenter augmenter = new Augmenter(d.augment(), t.seed(), d.channels(), d.height(), d.width());
+        if (!augmenter.isEmpty() && train.records().first().isFloat()) {
+            throw new io.deepshard.core.data.DataFormatException("data.augment works on 8-bit images, but " + train.description().get("uri")
+                    + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
+        }
         if (augmenter.needsColorPca()) augmenter = augmenter.withColorPca(ColorPca.of(Normalization.stats(train.records(), d.channels())));
         warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
         var history = new ArrayList<EpochMetrics>();
