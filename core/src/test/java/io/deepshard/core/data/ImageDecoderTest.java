@@ -90,6 +90,19 @@ class ImageDecoderTest {
         assertThat(e.getMessage()).startsWith("image is 8x9 (HxW), expected 8x8");
     }
 
+    @Test
+    void decodedRowsFromSparksImageSource() throws Exception {
+        ImageDecoder d = new ImageDecoder(3, 1, 2, "none");
+        // BGR interleaved, 1x2: pixel 0 = (b=1, g=2, r=3), pixel 1 = (b=4, g=5, r=6) -> RGB planes
+        assertThat(d.fromBgr(new byte[] {1, 2, 3, 4, 5, 6}, 1, 2, 3)).containsExactly(3, 6, 2, 5, 1, 4);
+        BadRecordException e = catchThrowableOfType(BadRecordException.class, () -> d.fromBgr(new byte[4], 1, 2, 2));
+        assertThat(e.reason()).isEqualTo(BadRecord.Reason.WRONG_CHANNELS);
+        assertThat(e.getMessage()).isEqualTo("image has 2 channels (expected 1, 3 or 4)");
+        assertThat(catchThrowableOfType(BadRecordException.class, () -> d.fromBgr(new byte[5], 1, 2, 3)).reason())
+                .isEqualTo(BadRecord.Reason.CORRUPT_IMAGE);
+        assertThat(new ImageDecoder(1, 1, 2, "none").fromBgr(new byte[] {7, 9}, 1, 2, 1)).containsExactly(7, 9);
+    }
+
     static BadRecord.Reason reason(ImageDecoder d, byte[] b) {
         return catchThrowableOfType(BadRecordException.class, () -> d.decode(b)).reason();
     }
