@@ -40,27 +40,40 @@ public final class PipelineBenchJob implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         var json = new ObjectMapper();
-        for (int size : new int[] {32, 64, 224}) {
-            double decode = decodeRate(size);
-            double train = size <= 64 ? trainRate(size) : Double.NaN;
+        // (image size, model, batch): LeNet-5 at 32 and 64 px, the small ResNet-18 at 32 px, ResNet-50 at 224 px
+        Object[][] rows = {{32, "lenet5", 64}, {32, "{name: resnet, depth: 18, small: true}", 32}, {64, "lenet5", 64},
+                {224, "{name: resnet, depth: 50}", 8}};
+        var decodeRates = new java.util.HashMap<Integer, Double>();
+        for (Object[] r : rows) {
+            int size = (Integer) r[0];
+            double decode = decodeRates.computeIfAbsent(size, this::decodeRate);
+            double train = trainRate(size, (String) r[1], (Integer) r[2]);
             var row = new LinkedHashMap<String, Object>();
             row.put("row", "jpeg-" + size);
             row.put("decodeAugmentPerCore", Math.round(decode));
-            row.put("model", size <= 64 ? "lenet5 3x" + size + "x" + size : "n/a (no 224 px model in the zoo yet)");
-            row.put("trainPerCore", Double.isNaN(train) ? null : Math.round(train));
-            row.put("ratio", Double.isNaN(train) ? null : Math.round(decode / train * 10) / 10.0);
+            row.put("model", r[1] + " 3x" + size + "x" + size + " b" + r[2]);
+            row.put("trainPerCore", Math.round(train * 10) / 10.0);
+            row.put("ratio", Math.round(decode / train * 10) / 10.0);
             System.out.println(json.writeValueAsString(row));
         }
         return 0;
     }
 
     /** Decode + resize (to the same size) + augment, one thread. */
-    double decodeRate(int size) throws BadRecordException {
+    double decodeRate(int size) {
+        try {
+            return measureDecode(size);
+        } catch (BadRecordException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    double measureDecode(int size) throws BadRecordException {
         var spec = new SyntheticImages.Spec(6, size, size, 1);
         List<byte[]> jpegs = new ArrayList<>();
         for (int i = 0; i < 64; i++) jpegs.add(SyntheticImages.encode(SyntheticImages.classification(spec, "b", i, i % 6), "jpg"));
         ImageDecoder dec = new ImageDecoder(3, size, size, "stretch");
-        Augmenter aug = new Augmenter(config(size).data().augment(), 1, 3, size, size);
+        Augmenter aug = new Augmenter(config(size, "lenet5").data().augment(), 1, 3, size, size);
         long n = 0, t0 = System.nanoTime();
         for (int round = 0; ; round++) {
             for (int i = 0; i < jpegs.size(); i++) {
@@ -72,35 +85,36 @@ public final class PipelineBenchJob implements Callable<Integer> {
         }
     }
 
-    /** LeNet-5 training on 3×size×size inputs, batch 64, one worker thread (as one Spark task). */
-    double trainRate(int size) {
-        DeepshardConfig c = config(size);
+    /** Training of {@code model} on 3×size×size inputs, one worker thread (as one Spark task). */
+    double trainRate(int size, String model, int batch) {
+        DeepshardConfig c = config(size, model);
         ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
         var spec = new SyntheticImages.Spec(6, size, size, 2);
         List<ImageRecord> recs = new ArrayList<>();
         ImageDecoder dec = new ImageDecoder(3, size, size, "stretch");
+        int n = batch * 2; // a round of two steps
         try {
-            for (int i = 0; i < 640; i++) recs.add(new ImageRecord(i, i % 6, dec.decode(SyntheticImages.encode(SyntheticImages.classification(spec, "t", i, i % 6), "png"))));
+            for (int i = 0; i < n; i++) recs.add(new ImageRecord(i, i % 6, dec.decode(SyntheticImages.encode(SyntheticImages.classification(spec, "t", i, i % 6), "png"))));
         } catch (BadRecordException e) {
             throw new IllegalStateException(e);
         }
         Shard shard = Shard.of(0, recs, 3 * size * size);
-        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 3), 6, new BatchPlan(640, 1, 64, 10));
+        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 3), 6, new BatchPlan(n, 1, batch, 2));
         Worker.train(net, recipe, shard, 0); // warm-up (JIT, workspaces)
-        long n = 0, t0 = System.nanoTime();
+        long trained = 0, t0 = System.nanoTime();
         while (true) {
-            n += Worker.train(net, recipe, shard, 0).examples();
+            trained += Worker.train(net, recipe, shard, 0).examples();
             double s = (System.nanoTime() - t0) / 1e9;
-            if (s >= seconds) return n / s;
+            if (s >= seconds) return trained / s;
         }
     }
 
-    static DeepshardConfig config(int size) {
+    static DeepshardConfig config(int size, String model) {
         return ConfigLoader.parse("""
-                model: lenet5
+                model: %s
                 data: {train: fashion-mnist:train, inputShape: [3, %d, %d], numClasses: 6, augment: %s}
                 training: {seed: 1}
-                """.formatted(size, size, AUGMENT), "bench", List.of());
+                """.formatted(model, size, size, AUGMENT), "bench", List.of());
     }
 
 }

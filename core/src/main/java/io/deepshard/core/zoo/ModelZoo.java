@@ -9,7 +9,7 @@ import java.util.List;
 /** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
 public final class ModelZoo {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME);
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME);
 
     private ModelZoo() {}
 
@@ -39,6 +39,10 @@ public final class ModelZoo {
             case Mlp.NAME -> new Mlp(
                     opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
                     opts.choice("activation", "relu", Mlp.ACTIVATIONS));
+            case ResNet.NAME -> {
+                int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
+                yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded
+            }
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
                         + String.join(", ", NAMES) + ")");
