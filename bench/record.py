@@ -64,8 +64,8 @@ def pipeline(common):
               "(target: >= 3).\n\n| date | commit | row | decode+augment img/s/core | model | train img/s/core | ratio | CPU | command |\n"
               "|---|---|---|---|---|---|---|---|---|\n")
     table("bench/PIPELINE.md", header, [
-        f"| {r['date']} | {r['commit']} | {r['row']} | {r['decodeAugmentPerCore']} | {r['model']} | {fmt(r['trainPerCore'])} | "
-        f"{fmt(r['ratio'])} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | `{r['command']}` |\n" for r in rows])
+        f"| {r['date']} | {r['commit']} | {r['row']} | {r['decodeAugmentPerCore']} | {r['model']} | {r['trainPerCore']} | "
+        f"{r['ratio']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | `{r['command']}` |\n" for r in rows])
     return rows
 
 
