@@ -66,10 +66,11 @@ class TwoWorkersIT extends SparkTestBase {
         assertThat(h.get(1).testLoss()).isLessThan(before.loss() * 0.5);
         assertThat(h.get(1).testAccuracy()).isGreaterThan(0.65);
         assertThat(h.get(0).examples()).isEqualTo(3000);
+        // ours: 1500 per worker / 32 = 47 steps, every 5 -> 10 rounds; DL4J's: 3000 / (2 x 32 x 5) -> 10 chunks
+        assertThat(h.get(0).rounds()).isEqualTo(10);
         if (strategy.equals("averaging")) {
             // our train loss is the mean over every mini-batch of the epoch (dl4j-paramavg reports only its last score)
             assertThat(h.get(1).trainLoss()).isLessThan(h.get(0).trainLoss());
-            assertThat(h.get(0).rounds()).isEqualTo(10); // 1500 per worker / 32 = 47 steps, every 5 -> 10 rounds
             assertThat(rounds).hasSize(20);
             assertThat(result.state().iteration()).isEqualTo(94);
         }

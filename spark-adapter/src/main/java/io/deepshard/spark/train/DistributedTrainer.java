@@ -48,6 +48,18 @@ public final class DistributedTrainer {
         return w > 0 ? w : Math.max(1, sc.defaultParallelism());
     }
 
+    /** {@code data.augment} for this split, checked before any work starts (PCA noise fitted on the split). */
+    private Augmenter augmenter(LoadedSplit train) {
+        var d = config.data();
+        Augmenter augmenter = new Augmenter(d.augment(), config.training().seed(), d.channels(), d.height(), d.width());
+        if (augmenter.isEmpty()) return augmenter;
+        if (train.records().first().isFloat()) {
+            throw new io.deepshard.core.data.DataFormatException("data.augment works on 8-bit images, but " + train.description().get("uri")
+                    + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
+        }
+        return augmenter.needsColorPca() ? augmenter.withColorPca(ColorPca.of(Normalization.stats(train.records(), d.channels()))) : augmenter;
+    }
+
     private static void warnAboutEmptyClasses(long[] counts, List<String> names) {
         for (int c = 0; c < counts.length; c++) {
             if (counts[c] == 0) {
@@ -74,14 +86,8 @@ public final class DistributedTrainer {
         ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t);
         NetworkState state = NetworkState.of(net);
         TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
+        Augmenter augmenter = augmenter(train);
         Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().exampleSize());
-        var d = config.data();
-        Augmenter augmenter = new Augmenter(d.augment(), t.seed(), d.channels(), d.height(), d.width());
-        if (!augmenter.isEmpty() && train.records().first().isFloat()) {
-            throw new io.deepshard.core.data.DataFormatException("data.augment works on 8-bit images, but " + train.description().get("uri")
-                    + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
-        }
-        if (augmenter.needsColorPca()) augmenter = augmenter.withColorPca(ColorPca.of(Normalization.stats(train.records(), d.channels())));
         warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
         var history = new ArrayList<EpochMetrics>();
         long start = System.nanoTime();
@@ -114,8 +120,7 @@ public final class DistributedTrainer {
                     testLoss = test.loss();
                     testAcc = test.accuracy();
                 }
-                var m = new EpochMetrics(epoch + 1, out.trainLoss(), testLoss, testAcc, out.examples(),
-                        out.rounds() < 0 ? plan.roundsPerEpoch() : out.rounds(), trainSeconds,
+                var m = new EpochMetrics(epoch + 1, out.trainLoss(), testLoss, testAcc, out.examples(), out.rounds(), trainSeconds,
                         out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9);
                 history.add(m);
                 listener.onEpoch(m);

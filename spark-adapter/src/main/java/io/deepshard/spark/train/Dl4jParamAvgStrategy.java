@@ -1,5 +1,6 @@
 package io.deepshard.spark.train;
 
+import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.TrainingRecipe;
@@ -58,8 +59,11 @@ public final class Dl4jParamAvgStrategy implements TrainingStrategy {
         rec.destroy();
         ctx.listener().onRound(ctx.epoch(), 1, 1, sparkNet.getScore());
         NetworkState s = NetworkState.of(net);
-        return new Outcome(s.withCounters(s.iteration(), ctx.epoch() + 1), sparkNet.getScore(),
-                recipe.plan().examples(), -1);
+        // DL4J splits the data into chunks of workers x batch x frequency examples and averages once per chunk
+        BatchPlan p = recipe.plan();
+        long perRound = (long) p.workers() * batchSize * p.averagingFrequency();
+        int rounds = (int) ((p.examples() + perRound - 1) / perRound);
+        return new Outcome(s.withCounters(s.iteration(), ctx.epoch() + 1), sparkNet.getScore(), p.examples(), rounds);
     }
 
     private static List<DataSet> toBatches(Shard shard, TrainingRecipe recipe, int batchSize) {
