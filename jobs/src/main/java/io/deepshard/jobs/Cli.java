@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
  * {@code deepshard <job> ...}: the launcher's entry point. Exit codes: 0 done, 1 the job failed, 2 bad usage or config.
  */
 @Command(name = "deepshard", mixinStandardHelpOptions = true, version = "deepshard 0.1.0",
-        subcommands = {TrainJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class},
+        subcommands = {TrainJob.class, SummaryJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class},
         description = "Distributed deep-learning training of image models on Apache Spark.")
 public final class Cli implements Runnable {
     public static void main(String[] args) { System.exit(run(new Cli(), args)); }

@@ -37,6 +37,21 @@ public final class ConfigLoader {
     }
 
     public static DeepshardConfig parse(String yamlText, String source, List<String> overrides) {
+        return parse(yamlText, source, overrides, true);
+    }
+
+    /** For jobs that only build the model ({@code summary}): data sources may be absent, the shape must not. */
+    public static DeepshardConfig loadModelOnly(Path file, List<String> overrides) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new ConfigException(file.toString(), List.of("cannot read the config file: " + e));
+        }
+        return parse(text, file.toString(), overrides, false);
+    }
+
+    static DeepshardConfig parse(String yamlText, String source, List<String> overrides, boolean needsData) {
         JsonNode tree;
         try {
             tree = YAML.readTree(yamlText);
@@ -54,7 +69,7 @@ public final class ConfigLoader {
         ObjectNode root = (ObjectNode) tree;
         ConfigOverrides.apply(root, overrides);
         var errors = new ConfigErrors(source);
-        DeepshardConfig config = DeepshardConfig.from(new Section("", root, errors), source);
+        DeepshardConfig config = DeepshardConfig.from(new Section("", root, errors), source, needsData);
         errors.throwIfAny();
         DeepshardConfig.writeDefaults(root, config);
         try {

@@ -38,9 +38,9 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
     public static final List<String> NORMALIZATIONS = List.of("standardize", "minmax", "scale", "none");
     public static final List<String> FORMATS = List.of("auto", "idx", "folder", "image", "csv", "parquet");
 
-    static DataConfig from(Section s) {
+    static DataConfig from(Section s, boolean needsData) {
         String format = s.choice("format", "auto", FORMATS);
-        DataSource train = DataSource.from(s, "train", true, format == null ? "auto" : format);
+        DataSource train = DataSource.from(s, "train", needsData, format == null ? "auto" : format);
         DataSource test = DataSource.from(s, "test", false, format == null ? "auto" : format);
         int[] shape = shape(s);
         int classes = s.intValue("numClasses", null, v -> v >= 2, ">= 2");

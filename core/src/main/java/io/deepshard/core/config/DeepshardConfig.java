@@ -17,9 +17,9 @@ import java.io.Serializable;
 public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, String output,
                               String source, String resolved) implements Serializable {
 
-    static DeepshardConfig from(Section root, String source) {
+    static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
-        DataConfig data = DataConfig.from(root.section("data"));
+        DataConfig data = DataConfig.from(root.section("data"), needsData);
         TrainingConfig training = TrainingConfig.from(root.section("training"));
         String output = root.string("output", "runs/{model}-{timestamp}");
         root.finish();

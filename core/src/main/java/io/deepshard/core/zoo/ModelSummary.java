@@ -16,10 +16,14 @@ public final class ModelSummary {
 
     public static long trainableParameters(ComputationGraph net) {
         long n = 0;
-        for (Layer l : net.getLayers()) {
-            for (Map.Entry<String, INDArray> e : l.paramTable().entrySet()) {
-                if (!NON_TRAINABLE.contains(e.getKey())) n += e.getValue().length();
-            }
+        for (Layer l : net.getLayers()) n += trainableParameters(l);
+        return n;
+    }
+
+    public static long trainableParameters(Layer l) {
+        long n = 0;
+        for (Map.Entry<String, INDArray> e : l.paramTable().entrySet()) {
+            if (!NON_TRAINABLE.contains(e.getKey())) n += e.getValue().length();
         }
         return n;
     }

@@ -22,11 +22,15 @@ public final class NetworkFactory {
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .graphBuilder()
                 .addInputs(ZooModel.INPUT)
-                // Examples travel flat (C*H*W, CHW order); conv models get the reshape as a preprocessor.
-                .setInputTypes(model instanceof Mlp ? InputType.feedForward(data.exampleSize())
-                        : InputType.convolutionalFlat(s[1], s[2], s[0]));
+                .setInputTypes(inputType(model, data));
         model.addLayers(g, s, data.numClasses());
         return g.setOutputs(ZooModel.OUTPUT).build();
+    }
+
+    /** Examples travel flat (C*H*W, CHW order); conv models get the reshape as a preprocessor. */
+    public static InputType inputType(ZooModel model, DataConfig data) {
+        int[] s = data.inputShape();
+        return model instanceof Mlp ? InputType.feedForward(data.exampleSize()) : InputType.convolutionalFlat(s[1], s[2], s[0]);
     }
 
     /** A new, initialized network (parameters drawn with the training seed). */
