@@ -49,6 +49,9 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             case "adagrad" -> o.put("epsilon", opt.epsilon());
             default -> { }
         }
+        ScheduleSpec lrs = c.training.schedule();
+        t.with("schedule").put("type", lrs.type()).put("warmupEpochs", lrs.warmupEpochs()).put("stepEpochs", lrs.stepEpochs())
+                .put("gamma", lrs.gamma()).put("minLearningRate", lrs.minLearningRate());
         ObjectNode d = tree.with("data");
         d.put("format", c.data.format());
         d.set("inputShape", ModelZoo.MAPPER.valueToTree(c.data.inputShape()));

@@ -6,6 +6,7 @@ import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.learning.config.RmsProp;
 import org.nd4j.linalg.learning.config.Sgd;
+import org.nd4j.linalg.schedule.ISchedule;
 
 import java.io.Serializable;
 import java.util.List;
@@ -31,13 +32,24 @@ public record OptimizerSpec(String type, double learningRate, double momentum, d
     }
 
     /** The DL4J updater; its state (momentum, moments) is what the averaging rounds average alongside parameters. */
-    public IUpdater toUpdater() {
+    public IUpdater toUpdater(ISchedule lr) {
         return switch (type) {
-            case "sgd" -> new Sgd(learningRate);
-            case "nesterov" -> new Nesterovs(learningRate, momentum);
-            case "adam" -> new Adam(learningRate, beta1, beta2, epsilon);
-            case "rmsprop" -> new RmsProp(learningRate, rmsDecay, epsilon);
-            case "adagrad" -> new AdaGrad(learningRate, epsilon);
+            case "sgd" -> new Sgd(lr);
+            case "nesterov" -> new Nesterovs(lr, momentum);
+            case "adam" -> Adam.builder().learningRateSchedule(lr).beta1(beta1).beta2(beta2).epsilon(epsilon).build();
+            case "rmsprop" -> {
+                RmsProp r = new RmsProp(lr);
+                r.setRmsDecay(rmsDecay);
+                r.setEpsilon(epsilon);
+                yield r;
+            }
+            case "adagrad" -> {
+                // not new AdaGrad(schedule, epsilon): that sets the fixed rate to NaN, which DL4J's AdaGrad state
+                // initialization uses, so the whole state became NaN (NetworkStateTest)
+                AdaGrad a = new AdaGrad(learningRate, epsilon);
+                a.setLearningRateSchedule(lr);
+                yield a;
+            }
             default -> throw new IllegalStateException("unvalidated optimizer type " + type);
         };
     }

@@ -15,9 +15,10 @@ import java.util.List;
  * @param seed               seed of every random choice: initialization, per-epoch shuffles, dropout
  * @param l2                 L2 weight penalty on weights (not biases)
  * @param optimizer          the optimizer and its learning rate
+ * @param schedule           how the learning rate changes over epochs (warm-up, step, exponential, cosine)
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
-                             long seed, double l2, OptimizerSpec optimizer) implements Serializable {
+                             long seed, double l2, OptimizerSpec optimizer, ScheduleSpec schedule) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
 
     static TrainingConfig from(Section s) {
@@ -29,11 +30,13 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         long seed = s.longValue("seed", 42L, v -> true, "");
         double l2 = s.doubleValue("l2", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
         OptimizerSpec opt = OptimizerSpec.from(s.section("optimizer"));
+        ScheduleSpec schedule = s.has("schedule") ? ScheduleSpec.from(s.section("schedule")) : ScheduleSpec.CONSTANT;
         s.finish();
-        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt);
+        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt, schedule);
     }
 
-    public TrainingConfig withWorkers(int w) {
-        return new TrainingConfig(strategy, epochs, batchSize, averagingFrequency, w, seed, l2, optimizer);
+    /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */
+    public org.nd4j.linalg.learning.config.IUpdater updater(int stepsPerEpoch) {
+        return optimizer.toUpdater(schedule.resolve(optimizer.learningRate(), epochs, stepsPerEpoch));
     }
 }

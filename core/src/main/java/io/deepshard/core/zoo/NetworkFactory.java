@@ -13,10 +13,15 @@ public final class NetworkFactory {
     private NetworkFactory() {}
 
     public static ComputationGraphConfiguration configuration(ZooModel model, DataConfig data, TrainingConfig training) {
+        return configuration(model, data, training, 1);
+    }
+
+    /** With the learning-rate schedule resolved for {@code stepsPerEpoch} optimizer steps per epoch. */
+    public static ComputationGraphConfiguration configuration(ZooModel model, DataConfig data, TrainingConfig training, int stepsPerEpoch) {
         int[] s = data.inputShape();
         var g = new NeuralNetConfiguration.Builder()
                 .seed(training.seed())
-                .updater(training.optimizer().toUpdater())
+                .updater(training.updater(stepsPerEpoch))
                 .l2(training.l2())
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
@@ -35,7 +40,11 @@ public final class NetworkFactory {
 
     /** A new, initialized network (parameters drawn with the training seed). */
     public static ComputationGraph create(ZooModel model, DataConfig data, TrainingConfig training) {
-        ComputationGraph net = new ComputationGraph(configuration(model, data, training));
+        return create(model, data, training, 1);
+    }
+
+    public static ComputationGraph create(ZooModel model, DataConfig data, TrainingConfig training, int stepsPerEpoch) {
+        ComputationGraph net = new ComputationGraph(configuration(model, data, training, stepsPerEpoch));
         net.init();
         return net;
     }

@@ -76,7 +76,7 @@ class ConfigLoaderTest {
                 "training.averagingFrequency: must be an integer >= 1, found -1",
                 "training.optimizer.type: must be one of sgd, nesterov, adam, rmsprop, adagrad, found 'adamw' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
-                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer)",
+                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer, schedule)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, output)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }

@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class NetworkStateTest {
 
-    static DataSet batch(Random r) {
+    public static DataSet batch(Random r) {
         float[] x = new float[8 * 20];
         for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
         float[] y = new float[8 * 3];

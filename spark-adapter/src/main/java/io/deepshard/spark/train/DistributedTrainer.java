@@ -83,7 +83,7 @@ public final class DistributedTrainer {
         int workers = workers();
         warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
-        ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t);
+        ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t, plan.stepsPerEpoch());
         NetworkState state = NetworkState.of(net);
         TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
         Augmenter augmenter = augmenter(train);
