@@ -45,6 +45,8 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         switch (opt.type()) {
             case "nesterov" -> o.put("momentum", opt.momentum());
             case "adam" -> { o.put("beta1", opt.beta1()); o.put("beta2", opt.beta2()); o.put("epsilon", opt.epsilon()); }
+            case "adamw" -> { o.put("beta1", opt.beta1()); o.put("beta2", opt.beta2()); o.put("epsilon", opt.epsilon());
+                o.put("weightDecay", opt.weightDecay()); }
             case "rmsprop" -> { o.put("rmsDecay", opt.rmsDecay()); o.put("epsilon", opt.epsilon()); }
             case "adagrad" -> o.put("epsilon", opt.epsilon());
             default -> { }

@@ -12,12 +12,14 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * The optimizer ({@code training.optimizer}). {@code momentum} applies to nesterov, {@code beta1/beta2} to adam,
- * {@code rmsDecay} to rmsprop, {@code epsilon} to adam, rmsprop and adagrad.
+ * The optimizer ({@code training.optimizer}). {@code momentum} applies to nesterov, {@code beta1/beta2} to adam and
+ * adamw, {@code rmsDecay} to rmsprop, {@code epsilon} to adam, adamw, rmsprop and adagrad, {@code weightDecay} to
+ * adamw: Adam with decoupled weight decay (Loshchilov and Hutter 2019), {@code w -= lr * weightDecay * w} after the
+ * Adam step, on weights, not biases.
  */
 public record OptimizerSpec(String type, double learningRate, double momentum, double beta1, double beta2,
-                            double rmsDecay, double epsilon) implements Serializable {
-    public static final List<String> TYPES = List.of("sgd", "nesterov", "adam", "rmsprop", "adagrad");
+                            double rmsDecay, double epsilon, double weightDecay) implements Serializable {
+    public static final List<String> TYPES = List.of("sgd", "nesterov", "adam", "adamw", "rmsprop", "adagrad");
 
     static OptimizerSpec from(Section s) {
         String type = s.choice("type", "nesterov", TYPES);
@@ -27,8 +29,12 @@ public record OptimizerSpec(String type, double learningRate, double momentum, d
         double beta2 = s.doubleValue("beta2", 0.999, x -> x >= 0 && x < 1, "in [0, 1)");
         double rmsDecay = s.doubleValue("rmsDecay", 0.95, x -> x > 0 && x < 1, "in (0, 1)");
         double eps = s.doubleValue("epsilon", 1e-8, x -> x > 0 && x < 1, "in (0, 1)");
+        double wd = s.doubleValue("weightDecay", "adamw".equals(type) ? 0.01 : 0.0, x -> x >= 0 && x < 1, "in [0, 1)");
+        if (wd > 0 && !"adamw".equals(type)) {
+            s.errors().add(s.keyPath("weightDecay"), "applies to adamw only (use training.l2 for coupled L2), found " + wd);
+        }
         s.finish();
-        return new OptimizerSpec(type, lr, momentum, beta1, beta2, rmsDecay, eps);
+        return new OptimizerSpec(type, lr, momentum, beta1, beta2, rmsDecay, eps, wd);
     }
 
     /** The DL4J updater; its state (momentum, moments) is what the averaging rounds average alongside parameters. */
@@ -36,7 +42,7 @@ public record OptimizerSpec(String type, double learningRate, double momentum, d
         return switch (type) {
             case "sgd" -> new Sgd(lr);
             case "nesterov" -> new Nesterovs(lr, momentum);
-            case "adam" -> Adam.builder().learningRateSchedule(lr).beta1(beta1).beta2(beta2).epsilon(epsilon).build();
+            case "adam", "adamw" -> Adam.builder().learningRateSchedule(lr).beta1(beta1).beta2(beta2).epsilon(epsilon).build();
             case "rmsprop" -> {
                 RmsProp r = new RmsProp(lr);
                 r.setRmsDecay(rmsDecay);

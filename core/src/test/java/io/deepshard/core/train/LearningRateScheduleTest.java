@@ -78,6 +78,37 @@ class LearningRateScheduleTest {
     }
 
     @Test
+    void adamwIsAdamWithDecoupledWeightDecay() {
+        DeepshardConfig adam = config("{type: constant}", "adam", 1);
+        DeepshardConfig adamw = ConfigLoader.parse("""
+                model: {name: mlp, hidden: [8]}
+                data: {train: fashion-mnist:train, inputShape: [1, 4, 5], numClasses: 3}
+                training: {epochs: 1, seed: 1, optimizer: {type: adamw, learningRate: 0.1, weightDecay: 0.05}}
+                """, "t", List.of());
+        ComputationGraph a = NetworkFactory.create(adam.model(), adam.data(), adam.training());
+        ComputationGraph w = NetworkFactory.create(adamw.model(), adamw.data(), adamw.training());
+        assertThat(w.params()).isEqualTo(a.params()); // same seed, same start
+        var w0 = a.getLayer("dense1").getParam("W").dup();
+        var b0 = a.getLayer("dense1").getParam("b").dup();
+        var batch = NetworkStateTest.batch(new Random(9));
+        a.fit(batch);
+        w.fit(batch);
+        // W_adamw = W_adam - lr * wd * W_before; biases are not decayed
+        var expected = a.getLayer("dense1").getParam("W").sub(w0.mul(0.1 * 0.05));
+        assertThat(w.getLayer("dense1").getParam("W").sub(expected).amaxNumber().doubleValue()).isLessThan(1e-6);
+        assertThat(w.getLayer("dense1").getParam("b")).isEqualTo(a.getLayer("dense1").getParam("b"));
+        assertThat(b0).isNotEqualTo(a.getLayer("dense1").getParam("b"));
+        assertThat(adamw.resolved()).contains("weightDecay: 0.05");
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("""
+                model: mlp
+                data: {train: fashion-mnist:train, inputShape: [1, 4, 5], numClasses: 3}
+                training: {optimizer: {type: sgd, weightDecay: 0.1}}
+                """, "t", List.of()));
+        assertThat(e.problems()).containsExactly(
+                "training.optimizer.weightDecay: applies to adamw only (use training.l2 for coupled L2), found 0.1");
+    }
+
+    @Test
     void scheduleConfigErrors() {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> config("{type: cosin, gamma: 2, warmupEpoch: 1}", "sgd", 3));
         assertThat(e.problems()).containsExactlyInAnyOrder(
