@@ -51,6 +51,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             case "adagrad" -> o.put("epsilon", opt.epsilon());
             default -> { }
         }
+        t.with("gradientClipping").put("by", c.training.clipBy()).put("threshold", c.training.clipThreshold());
         ScheduleSpec lrs = c.training.schedule();
         t.with("schedule").put("type", lrs.type()).put("warmupEpochs", lrs.warmupEpochs()).put("stepEpochs", lrs.stepEpochs())
                 .put("gamma", lrs.gamma()).put("minLearningRate", lrs.minLearningRate());

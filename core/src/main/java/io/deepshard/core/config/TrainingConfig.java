@@ -16,9 +16,12 @@ import java.util.List;
  * @param l2                 L2 weight penalty on weights (not biases)
  * @param optimizer          the optimizer and its learning rate
  * @param schedule           how the learning rate changes over epochs (warm-up, step, exponential, cosine)
+ * @param clipBy             gradient clipping: {@code none}, {@code norm} (each layer's gradient scaled down to L2 norm
+ *                           at most the threshold) or {@code value} (each element clipped to ±threshold)
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
-                             long seed, double l2, OptimizerSpec optimizer, ScheduleSpec schedule) implements Serializable {
+                             long seed, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
+                             double clipThreshold) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
 
     static TrainingConfig from(Section s) {
@@ -31,8 +34,12 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         double l2 = s.doubleValue("l2", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
         OptimizerSpec opt = OptimizerSpec.from(s.section("optimizer"));
         ScheduleSpec schedule = s.has("schedule") ? ScheduleSpec.from(s.section("schedule")) : ScheduleSpec.CONSTANT;
+        Section clip = s.section("gradientClipping");
+        String clipBy = clip.choice("by", "none", List.of("none", "norm", "value"));
+        double threshold = clip.doubleValue("threshold", 1.0, v -> v > 0, "> 0");
+        clip.finish();
         s.finish();
-        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt, schedule);
+        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt, schedule, clipBy, threshold);
     }
 
     /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */

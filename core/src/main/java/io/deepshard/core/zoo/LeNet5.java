@@ -20,13 +20,14 @@ import java.util.Map;
  * <ul>
  *   <li>{@code modern} (default; the layout of Caffe's and DL4J's MNIST examples, used in our benchmarks):
  *       conv 5×5×20 → max-pool 2 → conv 5×5×50 → max-pool 2 → dense 500 → softmax; ReLU, He init.
- *       431,080 parameters on 28×28×1 with 10 classes.</li>
+ *       431,080 parameters on 28×28×1 with 10 classes. {@code dropout} drops units of fc1 before the output
+ *       layer during training (off at inference).</li>
  *   <li>{@code classic} (the 1998 layout): conv 5×5×6 (28×28 inputs padded by 2 to the paper's 32×32) → average
  *       pool 2 → conv 5×5×16 → average pool 2 → dense 120 → dense 84 → softmax; tanh, Xavier init. C3 is fully
  *       connected here (the paper's partial connection table saves 1,000 weights): 61,706 parameters.</li>
  * </ul>
  */
-public record LeNet5(String variant) implements ZooModel {
+public record LeNet5(String variant, double dropout) implements ZooModel {
     public static final String NAME = "lenet5";
 
     public LeNet5 {
@@ -35,7 +36,9 @@ public record LeNet5(String variant) implements ZooModel {
         }
     }
 
-    public static LeNet5 modern() { return new LeNet5("modern"); }
+    public LeNet5(String variant) { this(variant, 0); }
+
+    public static LeNet5 modern() { return new LeNet5("modern", 0); }
 
     @Override public String name() { return NAME; }
 
@@ -43,6 +46,7 @@ public record LeNet5(String variant) implements ZooModel {
         var m = new LinkedHashMap<String, Object>();
         m.put("name", NAME);
         m.put("variant", variant);
+        m.put("dropout", dropout);
         return m;
     }
 
@@ -67,7 +71,8 @@ public record LeNet5(String variant) implements ZooModel {
             g.addLayer("fc1", new DenseLayer.Builder().nOut(500).activation(act).weightInit(init).build(), "pool2");
             last = "fc1";
         }
-        g.addLayer(OUTPUT, new OutputLayer.Builder(LossFunction.MCXENT).nOut(numClasses)
-                .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), last);
+        var out = new OutputLayer.Builder(LossFunction.MCXENT).nOut(numClasses).activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER);
+        if (dropout > 0) out.dropOut(1 - dropout); // DL4J takes the retain probability, applied to the layer's input
+        g.addLayer(OUTPUT, out.build(), last);
     }
 }

@@ -15,9 +15,10 @@ import java.util.Map;
 /**
  * Multi-layer perceptron: {@code sizes = [input] + hidden + [classes]}, fully connected, softmax output.
  * With no hidden layers it is a (softmax) perceptron. Rosenblatt 1958; Rumelhart, Hinton, Williams 1986.
- * Default hidden sizes 256, 128 with ReLU (784-256-128-10: 235,146 parameters).
+ * Default hidden sizes 256, 128 with ReLU (784-256-128-10: 235,146 parameters). {@code dropout}: probability of
+ * dropping each hidden unit during training (Srivastava et al. 2014); off at inference.
  */
-public record Mlp(int[] hidden, String activation) implements ZooModel {
+public record Mlp(int[] hidden, String activation, double dropout) implements ZooModel {
     public static final String NAME = "mlp";
     public static final List<String> ACTIVATIONS = List.of("relu", "tanh", "sigmoid", "leakyrelu", "elu");
 
@@ -28,6 +29,7 @@ public record Mlp(int[] hidden, String activation) implements ZooModel {
         m.put("name", NAME);
         m.put("hidden", Arrays.stream(hidden).boxed().toList());
         m.put("activation", activation);
+        m.put("dropout", dropout);
         return m;
     }
 
@@ -37,15 +39,18 @@ public record Mlp(int[] hidden, String activation) implements ZooModel {
         String prev = INPUT;
         for (int i = 0; i < hidden.length; i++) {
             String name = "dense" + (i + 1);
-            g.addLayer(name, new DenseLayer.Builder().nOut(hidden[i]).activation(act).weightInit(init).build(), prev);
+            var dense = new DenseLayer.Builder().nOut(hidden[i]).activation(act).weightInit(init);
+            if (i > 0 && dropout > 0) dense.dropOut(1 - dropout); // DL4J takes the retain probability; dropout on inputs of hidden layers
+            g.addLayer(name, dense.build(), prev);
             prev = name;
         }
-        g.addLayer(OUTPUT, new OutputLayer.Builder(LossFunction.MCXENT).nOut(numClasses)
-                .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), prev);
+        var out = new OutputLayer.Builder(LossFunction.MCXENT).nOut(numClasses).activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER);
+        if (hidden.length > 0 && dropout > 0) out.dropOut(1 - dropout);
+        g.addLayer(OUTPUT, out.build(), prev);
     }
 
     @Override public boolean equals(Object o) {
-        return o instanceof Mlp m && Arrays.equals(hidden, m.hidden) && activation.equals(m.activation);
+        return o instanceof Mlp m && Arrays.equals(hidden, m.hidden) && activation.equals(m.activation) && dropout == m.dropout;
     }
 
     @Override public int hashCode() { return 31 * Arrays.hashCode(hidden) + activation.hashCode(); }

@@ -13,6 +13,10 @@ public final class ModelZoo {
 
     private ModelZoo() {}
 
+    private static double dropout(Section opts) {
+        return opts.doubleValue("dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1): the probability of dropping a unit");
+    }
+
     /** Reads {@code key} of {@code parent}: a zoo name, or a mapping with {@code name} and the model's options. */
     public static ZooModel fromConfig(Section parent, String key) {
         JsonNode v = parent.raw(key);
@@ -35,10 +39,10 @@ public final class ModelZoo {
             return null;
         }
         ZooModel model = switch (name) {
-            case LeNet5.NAME -> new LeNet5(opts.choice("variant", "modern", List.of("modern", "classic")));
+            case LeNet5.NAME -> new LeNet5(opts.choice("variant", "modern", List.of("modern", "classic")), dropout(opts));
             case Mlp.NAME -> new Mlp(
                     opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
-                    opts.choice("activation", "relu", Mlp.ACTIVATIONS));
+                    opts.choice("activation", "relu", Mlp.ACTIVATIONS), dropout(opts));
             case ResNet.NAME -> {
                 int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
                 yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded

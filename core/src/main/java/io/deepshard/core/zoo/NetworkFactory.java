@@ -24,6 +24,12 @@ public final class NetworkFactory {
                 .updater(training.updater(stepsPerEpoch))
                 .l2(training.l2())
                 .weightDecay(training.optimizer().weightDecay(), true) // adamw's decoupled decay (0 otherwise)
+                .gradientNormalization(switch (training.clipBy()) {
+                    case "norm" -> org.deeplearning4j.nn.conf.GradientNormalization.ClipL2PerLayer;
+                    case "value" -> org.deeplearning4j.nn.conf.GradientNormalization.ClipElementWiseAbsoluteValue;
+                    default -> org.deeplearning4j.nn.conf.GradientNormalization.None;
+                })
+                .gradientNormalizationThreshold(training.clipThreshold())
                 .trainingWorkspaceMode(WorkspaceMode.ENABLED)
                 .inferenceWorkspaceMode(WorkspaceMode.ENABLED)
                 .graphBuilder()

@@ -67,7 +67,7 @@ class ConfigLoaderTest {
                 """;
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(bad, "bad.yaml", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "model.varient: unknown key (did you mean 'variant'?) (known here: name, variant)",
+                "model.varient: unknown key (did you mean 'variant'?) (known here: name, variant, dropout)",
                 "data.train: unknown built-in dataset 'fashion-mnist:trian' (known: fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test) (did you mean 'fashion-mnist:train'?)",
                 "data.inputShape: must be [channels, height, width] of positive integers, found a list [1,28]",
                 "data.numClasses: must be an integer >= 2, found 'one'",
@@ -76,7 +76,7 @@ class ConfigLoaderTest {
                 "training.averagingFrequency: must be an integer >= 1, found -1",
                 "training.optimizer.type: must be one of sgd, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
-                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer, schedule)",
+                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer, schedule, gradientClipping)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, output)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }
@@ -124,7 +124,7 @@ class ConfigLoaderTest {
                 "model={name: mlp, hidden: [64, 32], activation: tanh}",
                 "data.train=hdfs://nn:8020/data/train-images-idx3-ubyte.gz",
                 "data.test={images: /d/a.idx, labels: /d/b.idx}"));
-        assertThat(c.model()).isEqualTo(new Mlp(new int[] {64, 32}, "tanh"));
+        assertThat(c.model()).isEqualTo(new Mlp(new int[] {64, 32}, "tanh", 0.0));
         assertThat(c.data().train().labels()).isEqualTo("hdfs://nn:8020/data/train-labels-idx1-ubyte.gz");
         assertThat(c.data().test().images()).isEqualTo("/d/a.idx");
         ConfigException e = catchThrowableOfType(ConfigException.class,
