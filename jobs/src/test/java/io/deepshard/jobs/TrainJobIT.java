@@ -211,7 +211,7 @@ class TrainJobIT {
         assertThat(r.exit()).isEqualTo(2);
         assertThat(r.err()).contains("error: " + config + ": 2 problems")
                 .contains("training.epochs: must be an integer >= 1, found 0")
-                .contains("training.optimizer.type: must be one of sgd, nesterov, adam, adamw, rmsprop, adagrad, found 'adamm' (did you mean 'adam'?)");
+                .contains("training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamm' (did you mean 'adam'?)");
     }
 
     @Test

@@ -43,7 +43,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         o.put("type", opt.type());
         o.put("learningRate", opt.learningRate());
         switch (opt.type()) {
-            case "nesterov" -> o.put("momentum", opt.momentum());
+            case "nesterov", "momentum" -> o.put("momentum", opt.momentum());
             case "adam" -> { o.put("beta1", opt.beta1()); o.put("beta2", opt.beta2()); o.put("epsilon", opt.epsilon()); }
             case "adamw" -> { o.put("beta1", opt.beta1()); o.put("beta2", opt.beta2()); o.put("epsilon", opt.epsilon());
                 o.put("weightDecay", opt.weightDecay()); }

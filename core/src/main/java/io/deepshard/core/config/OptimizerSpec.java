@@ -12,14 +12,14 @@ import java.io.Serializable;
 import java.util.List;
 
 /**
- * The optimizer ({@code training.optimizer}). {@code momentum} applies to nesterov, {@code beta1/beta2} to adam and
+ * The optimizer ({@code training.optimizer}). {@code momentum} applies to momentum (heavy ball) and nesterov, {@code beta1/beta2} to adam and
  * adamw, {@code rmsDecay} to rmsprop, {@code epsilon} to adam, adamw, rmsprop and adagrad, {@code weightDecay} to
  * adamw: Adam with decoupled weight decay (Loshchilov and Hutter 2019), {@code w -= lr * weightDecay * w} after the
  * Adam step, on weights, not biases.
  */
 public record OptimizerSpec(String type, double learningRate, double momentum, double beta1, double beta2,
                             double rmsDecay, double epsilon, double weightDecay) implements Serializable {
-    public static final List<String> TYPES = List.of("sgd", "nesterov", "adam", "adamw", "rmsprop", "adagrad");
+    public static final List<String> TYPES = List.of("sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad");
 
     static OptimizerSpec from(Section s) {
         String type = s.choice("type", "nesterov", TYPES);
@@ -41,6 +41,7 @@ public record OptimizerSpec(String type, double learningRate, double momentum, d
     public IUpdater toUpdater(ISchedule lr) {
         return switch (type) {
             case "sgd" -> new Sgd(lr);
+            case "momentum" -> new io.deepshard.core.train.Momentum(learningRate, lr, momentum);
             case "nesterov" -> new Nesterovs(lr, momentum);
             case "adam", "adamw" -> Adam.builder().learningRateSchedule(lr).beta1(beta1).beta2(beta2).epsilon(epsilon).build();
             case "rmsprop" -> {

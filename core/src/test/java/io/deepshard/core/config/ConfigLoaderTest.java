@@ -74,7 +74,7 @@ class ConfigLoaderTest {
                 "training.strategy: must be one of averaging, dl4j-paramavg, found 'horovod'",
                 "training.batchSize: must be an integer >= 1, found 0",
                 "training.averagingFrequency: must be an integer >= 1, found -1",
-                "training.optimizer.type: must be one of sgd, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
+                "training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
                 "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer, schedule, gradientClipping)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, output)");

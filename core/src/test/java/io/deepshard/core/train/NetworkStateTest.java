@@ -26,7 +26,7 @@ class NetworkStateTest {
 
     /** A state moved into another network (other seed, fresh updater) continues training exactly as the original. */
     @ParameterizedTest
-    @ValueSource(strings = {"nesterov", "adam", "rmsprop", "adagrad", "sgd"})
+    @ValueSource(strings = {"nesterov", "momentum", "adam", "adamw", "rmsprop", "adagrad", "sgd"})
     void stateCarriesParametersUpdaterStateAndCounters(String optimizer) {
         DeepshardConfig a = config(optimizer, 1), b = config(optimizer, 2);
         ComputationGraph original = NetworkFactory.create(a.model(), a.data(), a.training());
