@@ -40,6 +40,8 @@ public final class DatasetFetcher {
     private final Path cacheRoot;
     private final Consumer<String> log;
     private final boolean usePackageManagers;
+    /** Datasets verified by this fetcher: asking again in the same process does not re-hash ~55 MB. */
+    private final java.util.Set<String> verified = new java.util.HashSet<>();
 
     public DatasetFetcher(Path cacheRoot, Consumer<String> log, boolean usePackageManagers) {
         this.cacheRoot = cacheRoot;
@@ -69,8 +71,12 @@ public final class DatasetFetcher {
     /** Ensures every file of {@code d} is in the cache and verified; returns the dataset's cache directory. */
     public synchronized Path ensure(Dataset d) {
         Path dir = cacheRoot.resolve(d.name());
+        if (verified.contains(d.name()) && d.files().stream().allMatch(f -> find(dir, f).isPresent())) return dir;
         List<IdxFile> missing = missing(dir, d.files());
-        if (missing.isEmpty()) return dir;
+        if (missing.isEmpty()) {
+            verified.add(d.name());
+            return dir;
+        }
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -103,6 +109,7 @@ public final class DatasetFetcher {
     }
 
     private Path done(Dataset d, Path dir) {
+        verified.add(d.name());
         log.accept("dataset " + d.name() + " ready in " + dir);
         return dir;
     }

@@ -93,14 +93,9 @@ public final class SparkDatasets {
     /** One split; {@code classes} (from the training split) maps a test split's classes. */
     public static LoadedSplit load(JavaSparkContext sc, DataSource source, DataConfig data, int partitions,
                                    DatasetFetcher fetcher, String split, List<String> classes) {
-        if (source.isBuiltIn() || source.isIdx()) {
-            LoadedSplit s = idx(sc, source, data, partitions, fetcher, split);
-            if (classes != null && !classes.equals(s.classNames())) {
-                throw new DataFormatException("the " + split + " split's classes " + s.classNames() + " differ from the training split's " + classes);
-            }
-            return s;
-        }
-        LoadedSplit s = switch (formatOf(sc, data, source.uri())) {
+        String format = source.isBuiltIn() || source.isIdx() ? "idx" : formatOf(sc, data, source.uri());
+        LoadedSplit s = switch (format) {
+            case "idx" -> idx(sc, source, data, partitions, fetcher, split);
             case "csv" -> csv(sc, source.uri(), data, partitions, split);
             case "parquet" -> ParquetDatasets.load(sc, source.uri(), data, split, classes);
             case "image" -> SparkImageSource.load(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, split);
