@@ -26,8 +26,8 @@ import java.util.Objects;
  * @param numClasses         number of classes
  * @param resize             {@code stretch}, {@code center-crop}, {@code pad} or {@code none} (sizes must match)
  * @param normalization      {@code standardize}, {@code minmax} (per-channel [min, max] → [0, 1]), {@code scale} or {@code none}
- * @param validationFraction with no test split, the seeded, stratified part of the training tree held out for
- *                           evaluation (0 = none)
+ * @param validationFraction the seeded, stratified part of the training split held out as the validation split
+ *                           (evaluated every epoch, used by early stopping; 0 = none)
  * @param badRecords         {@code onBadRecord} and {@code maxBadFraction}
  * @param augment            augmentations applied to the training split, in order ({@code data.augment})
  */
@@ -47,7 +47,6 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
         String resize = s.choice("resize", "stretch", ImageDecoder.RESIZE_MODES);
         String norm = s.choice("normalization", "standardize", NORMALIZATIONS);
         double val = s.doubleValue("validationFraction", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
-        if (val > 0 && s.has("test")) s.errors().add(s.keyPath("validationFraction"), "cannot be used with data.test (found " + val + ")");
         String onBad = s.choice("onBadRecord", "fail", BadRecordPolicy.MODES);
         double maxBad = s.doubleValue("maxBadFraction", 0.01, v -> v >= 0 && v <= 1, "in [0, 1]");
         List<Augmentation> augment = augmentations(s);

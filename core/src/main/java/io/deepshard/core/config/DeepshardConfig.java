@@ -22,6 +22,10 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         DataConfig data = DataConfig.from(root.section("data"), needsData);
         TrainingConfig training = TrainingConfig.from(root.section("training"));
         String output = root.string("output", "runs/{model}-{timestamp}");
+        if (needsData && training.earlyStopping() != null && data.validationFraction() == 0) {
+            root.errors().add("training.earlyStopping", "needs a validation split: set data.validationFraction (e.g. 0.1) to hold "
+                    + "out part of the training data; the test split is never used to choose the model");
+        }
         root.finish();
         return new DeepshardConfig(model, data, training, output, source, null);
     }
@@ -37,7 +41,20 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         t.put("averagingFrequency", c.training.averagingFrequency());
         t.put("workers", c.training.workers());
         t.put("seed", c.training.seed());
+        t.put("l1", c.training.l1());
         t.put("l2", c.training.l2());
+        t.put("loss", c.training.loss());
+        t.put("outputActivation", c.training.outputActivation());
+        WeightInitSpec wi = c.training.weightInit();
+        t.remove("weightInit");
+        if (wi.type().equals("normal")) t.with("weightInit").put("type", "normal").put("std", wi.scale());
+        else if (wi.type().equals("uniform")) t.with("weightInit").put("type", "uniform").put("range", wi.scale());
+        else t.put("weightInit", wi.type());
+        EarlyStoppingSpec es = c.training.earlyStopping();
+        if (es != null) {
+            t.with("earlyStopping").put("monitor", es.monitor()).put("patience", es.patience()).put("minDelta", es.minDelta())
+                    .put("restoreBest", es.restoreBest());
+        }
         ObjectNode o = t.with("optimizer");
         OptimizerSpec opt = c.training.optimizer();
         o.put("type", opt.type());

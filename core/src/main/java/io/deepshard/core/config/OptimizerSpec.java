@@ -51,11 +51,8 @@ public record OptimizerSpec(String type, double learningRate, double momentum, d
                 yield r;
             }
             case "adagrad" -> {
-                // not new AdaGrad(schedule, epsilon): that sets the fixed rate to NaN, which DL4J's AdaGrad state
-                // initialization uses, so the whole state became NaN (NetworkStateTest)
-                AdaGrad a = new AdaGrad(learningRate, epsilon);
-                a.setLearningRateSchedule(lr);
-                yield a;
+                // ND4J's AdaGrad loses its schedule when cloned, and its schedule constructor makes the state NaN
+                yield new io.deepshard.core.train.ScheduledAdaGrad(learningRate, lr, epsilon);
             }
             default -> throw new IllegalStateException("unvalidated optimizer type " + type);
         };

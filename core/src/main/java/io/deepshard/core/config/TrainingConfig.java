@@ -13,16 +13,26 @@ import java.util.List;
  * @param averagingFrequency local mini-batches each worker runs between two averagings (one round)
  * @param workers            data partitions trained in parallel; 0 = Spark's default parallelism (all task slots)
  * @param seed               seed of every random choice: initialization, per-epoch shuffles, dropout
+ * @param l1                 L1 weight penalty on weights (not biases)
  * @param l2                 L2 weight penalty on weights (not biases)
  * @param optimizer          the optimizer and its learning rate
  * @param schedule           how the learning rate changes over epochs (warm-up, step, exponential, cosine)
  * @param clipBy             gradient clipping: {@code none}, {@code norm} (each layer's gradient scaled down to L2 norm
  *                           at most the threshold) or {@code value} (each element clipped to ±threshold)
+ * @param loss               {@code cross-entropy} (softmax outputs, the default), {@code binary-cross-entropy} (sigmoid
+ *                           outputs, each class scored on its own), {@code mse} or {@code mae} (on the outputs)
+ * @param outputActivation   activation of the output layer: {@code softmax}, {@code sigmoid} or {@code identity};
+ *                           defaults to what the loss needs (softmax, sigmoid for binary cross-entropy)
+ * @param weightInit         weight initialization ({@link WeightInitSpec}; {@code model} = each model's own)
+ * @param earlyStopping      early stopping on the validation split, or null
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
-                             long seed, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
-                             double clipThreshold) implements Serializable {
+                             long seed, double l1, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
+                             double clipThreshold, String loss, String outputActivation, WeightInitSpec weightInit,
+                             EarlyStoppingSpec earlyStopping) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
+    public static final List<String> LOSSES = List.of("cross-entropy", "binary-cross-entropy", "mse", "mae");
+    public static final List<String> OUTPUT_ACTIVATIONS = List.of("softmax", "sigmoid", "identity");
 
     static TrainingConfig from(Section s) {
         String strategy = s.choice("strategy", "averaging", STRATEGIES);
@@ -31,6 +41,7 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         int freq = s.intValue("averagingFrequency", 5, v -> v >= 1, ">= 1");
         int workers = s.intValue("workers", 0, v -> v >= 0 && v <= 100_000, ">= 1, or 0 for all task slots");
         long seed = s.longValue("seed", 42L, v -> true, "");
+        double l1 = s.doubleValue("l1", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
         double l2 = s.doubleValue("l2", 0.0, v -> v >= 0 && v < 1, "in [0, 1)");
         OptimizerSpec opt = OptimizerSpec.from(s.section("optimizer"));
         ScheduleSpec schedule = s.has("schedule") ? ScheduleSpec.from(s.section("schedule")) : ScheduleSpec.CONSTANT;
@@ -38,8 +49,20 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         String clipBy = clip.choice("by", "none", List.of("none", "norm", "value"));
         double threshold = clip.doubleValue("threshold", 1.0, v -> v > 0, "> 0");
         clip.finish();
+        String loss = s.choice("loss", "cross-entropy", LOSSES);
+        String needed = "binary-cross-entropy".equals(loss) ? "sigmoid" : "softmax";
+        String outAct = s.choice("outputActivation", needed, OUTPUT_ACTIVATIONS);
+        if ("cross-entropy".equals(loss) && !"softmax".equals(outAct)) {
+            s.errors().add(s.keyPath("outputActivation"), "must be softmax with loss cross-entropy (found '" + outAct
+                    + "'); use loss binary-cross-entropy for sigmoid outputs");
+        } else if ("binary-cross-entropy".equals(loss) && !"sigmoid".equals(outAct)) {
+            s.errors().add(s.keyPath("outputActivation"), "must be sigmoid with loss binary-cross-entropy (found '" + outAct + "')");
+        }
+        WeightInitSpec init = WeightInitSpec.from(s, "weightInit");
+        EarlyStoppingSpec early = s.has("earlyStopping") ? EarlyStoppingSpec.from(s.section("earlyStopping")) : null;
         s.finish();
-        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l2, opt, schedule, clipBy, threshold);
+        return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l1, l2, opt, schedule, clipBy, threshold,
+                loss, outAct, init, early);
     }
 
     /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */

@@ -39,10 +39,15 @@ public final class ModelZoo {
             return null;
         }
         ZooModel model = switch (name) {
-            case LeNet5.NAME -> new LeNet5(opts.choice("variant", "modern", List.of("modern", "classic")), dropout(opts));
+            case LeNet5.NAME -> {
+                String variant = opts.choice("variant", "modern", List.of("modern", "classic"));
+                if (variant == null) variant = "modern"; // error already recorded
+                yield new LeNet5(variant, dropout(opts), ActivationSpec.from(opts, "activation", LeNet5.defaultActivation(variant)),
+                        opts.bool("batchNorm", false));
+            }
             case Mlp.NAME -> new Mlp(
                     opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
-                    opts.choice("activation", "relu", Mlp.ACTIVATIONS), dropout(opts));
+                    ActivationSpec.from(opts, "activation", ActivationSpec.RELU), dropout(opts), opts.bool("batchNorm", false));
             case ResNet.NAME -> {
                 int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
                 yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded

@@ -22,6 +22,7 @@ public final class NetworkFactory {
         var g = new NeuralNetConfiguration.Builder()
                 .seed(training.seed())
                 .updater(training.updater(stepsPerEpoch))
+                .l1(training.l1())
                 .l2(training.l2())
                 .weightDecay(training.optimizer().weightDecay(), true) // adamw's decoupled decay (0 otherwise)
                 .gradientNormalization(switch (training.clipBy()) {
@@ -38,7 +39,55 @@ public final class NetworkFactory {
         model.addLayers(g, s, data.numClasses());
         ComputationGraphConfiguration conf = g.setOutputs(ZooModel.OUTPUT).build();
         dedupeRegularization(conf);
+        applyLoss(conf, training);
+        applyWeightInit(conf, training);
         return conf;
+    }
+
+    /**
+     * {@code training.loss} and {@code training.outputActivation} replace the output layer's (softmax cross-entropy in
+     * every zoo model). Left untouched for the default, so the zoo's layers stay exactly as written.
+     */
+    static void applyLoss(ComputationGraphConfiguration conf, TrainingConfig training) {
+        if (training.loss().equals("cross-entropy") && training.outputActivation().equals("softmax")) return;
+        var v = conf.getVertices().get(ZooModel.OUTPUT);
+        if (!(v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv)) {
+            throw new IllegalStateException("the model has no output layer named " + ZooModel.OUTPUT);
+        }
+        org.nd4j.linalg.lossfunctions.ILossFunction loss = switch (training.loss()) {
+            case "binary-cross-entropy" -> new org.nd4j.linalg.lossfunctions.impl.LossBinaryXENT();
+            case "mse" -> new org.nd4j.linalg.lossfunctions.impl.LossMSE();
+            case "mae" -> new org.nd4j.linalg.lossfunctions.impl.LossMAE();
+            default -> new org.nd4j.linalg.lossfunctions.impl.LossMCXENT();
+        };
+        org.nd4j.linalg.activations.IActivation act = switch (training.outputActivation()) {
+            case "sigmoid" -> new org.nd4j.linalg.activations.impl.ActivationSigmoid();
+            case "identity" -> new org.nd4j.linalg.activations.impl.ActivationIdentity();
+            default -> new org.nd4j.linalg.activations.impl.ActivationSoftmax();
+        };
+        var layer = lv.getLayerConf().getLayer();
+        if (layer instanceof org.deeplearning4j.nn.conf.layers.BaseOutputLayer o) {
+            o.setLossFn(loss);
+            o.setActivationFn(act);
+        } else if (layer instanceof org.deeplearning4j.nn.conf.layers.CnnLossLayer c) {
+            c.setLossFn(loss);
+            c.setActivationFn(act);
+        } else {
+            throw new IllegalStateException("cannot set the loss of output layer type " + layer.getClass().getSimpleName());
+        }
+    }
+
+    /** {@code training.weightInit} other than {@code model}: the same rule for every layer that has weights. */
+    static void applyWeightInit(ComputationGraphConfiguration conf, TrainingConfig training) {
+        if (training.weightInit().isModelDefault()) return;
+        var init = training.weightInit().toDl4j();
+        for (var v : conf.getVertices().values()) {
+            if (v instanceof org.deeplearning4j.nn.conf.graph.LayerVertex lv
+                    && lv.getLayerConf().getLayer() instanceof org.deeplearning4j.nn.conf.layers.BaseLayer bl
+                    && !(bl instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization) && bl.getWeightInitFn() != null) {
+                bl.setWeightInitFn(init);
+            }
+        }
     }
 
     /**

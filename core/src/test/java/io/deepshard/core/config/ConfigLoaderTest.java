@@ -67,7 +67,7 @@ class ConfigLoaderTest {
                 """;
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(bad, "bad.yaml", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "model.varient: unknown key (did you mean 'variant'?) (known here: name, variant, dropout)",
+                "model.varient: unknown key (did you mean 'variant'?) (known here: name, variant, dropout, activation, batchNorm)",
                 "data.train: unknown built-in dataset 'fashion-mnist:trian' (known: fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test) (did you mean 'fashion-mnist:train'?)",
                 "data.inputShape: must be [channels, height, width] of positive integers, found a list [1,28]",
                 "data.numClasses: must be an integer >= 2, found 'one'",
@@ -76,7 +76,8 @@ class ConfigLoaderTest {
                 "training.averagingFrequency: must be an integer >= 1, found -1",
                 "training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
-                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l2, optimizer, schedule, gradientClipping)",
+                "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l1, l2, optimizer, schedule, "
+                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, output)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }
