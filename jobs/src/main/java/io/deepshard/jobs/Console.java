@@ -49,14 +49,30 @@ final class Console implements TrainingListener {
         }
     }
 
+    private boolean showValidation, showTest;
+
+    /** One line per epoch; validation and test columns appear when the run has those splits. */
     @Override public void onEpoch(EpochMetrics m) {
         if (!headerPrinted) {
-            out.println("epoch  train-loss  test-loss  test-acc   images/s   elapsed");
+            showValidation = !Double.isNaN(m.validationLoss());
+            showTest = !Double.isNaN(m.testLoss());
+            out.println("epoch  train-loss" + (showValidation ? "  val-loss  val-acc" : "") + (showTest ? "  test-loss  test-acc" : "")
+                    + "   images/s   elapsed");
             headerPrinted = true;
         }
-        out.printf(Locale.ROOT, "%5d  %10.4f  %9.4f  %8.4f  %9.0f  %8s%n", m.epoch(), m.trainLoss(), m.testLoss(),
-                m.testAccuracy(), m.imagesPerSecond(), duration(m.elapsedSeconds()));
+        var line = new StringBuilder(String.format(Locale.ROOT, "%5d  %10.4f", m.epoch(), m.trainLoss()));
+        if (showValidation) line.append(String.format(Locale.ROOT, "  %8.4f  %7.4f", m.validationLoss(), m.validationAccuracy()));
+        if (showTest) line.append(String.format(Locale.ROOT, "  %9.4f  %8.4f", m.testLoss(), m.testAccuracy()));
+        line.append(String.format(Locale.ROOT, "  %9.0f  %8s", m.imagesPerSecond(), duration(m.elapsedSeconds())));
+        if (m.best()) line.append("  * best");
+        out.println(line);
         out.flush();
+    }
+
+    @Override public void onEarlyStop(int epoch, int bestEpoch, double bestValue, io.deepshard.core.config.EarlyStoppingSpec spec) {
+        info(String.format(Locale.ROOT, "early stopping after epoch %d: %s has not improved by more than %s for %d epoch(s); "
+                + "best %.4f at epoch %d%s", epoch, spec.monitor(), spec.minDelta(), spec.patience(), bestValue, bestEpoch,
+                spec.restoreBest() ? " (restored)" : ""));
     }
 
     static String duration(double seconds) {

@@ -44,8 +44,9 @@ public final class PrepareJob implements Callable<Integer> {
         try {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             long t0 = System.nanoTime();
-            SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), Math.max(1, sc.defaultParallelism()), fetcher,
-                    config.training().seed());
+            // the whole training split: data.validationFraction is applied when training from the prepared data
+            SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data().withoutValidation(), Math.max(1, sc.defaultParallelism()),
+                    fetcher, config.training().seed());
             String root = Fs.display(Fs.path(out));
             var meta = new LinkedHashMap<String, Object>();
             meta.put("preparedFrom", splits.describe());
@@ -56,7 +57,8 @@ public final class PrepareJob implements Callable<Integer> {
                     splits.test() == null ? "" : String.format(Locale.ROOT, " and %,d test", splits.test().count()),
                     java.util.Arrays.toString(config.data().inputShape()), (System.nanoTime() - t0) / 1e9, root);
             System.out.println("train from it with: --set data.train=" + root + "/train"
-                    + (splits.test() == null ? "" : " --set data.test=" + root + "/test"));
+                    + (splits.test() == null ? "" : " --set data.test=" + root + "/test")
+                    + (config.data().validationFraction() > 0 ? " (data.validationFraction still holds out its part when training)" : ""));
             return 0;
         } finally {
             spark.stop();

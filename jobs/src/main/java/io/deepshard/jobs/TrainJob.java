@@ -78,27 +78,89 @@ public final class TrainJob implements Callable<Integer> {
         var trainer = new DistributedTrainer(sc, config);
         int workers = trainer.workers();
         SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
-        LoadedSplit train = splits.train(), test = splits.test();
+        LoadedSplit train = splits.train(), validation = splits.validation(), test = splits.test();
         var t = config.training();
-        console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training / %,d test images, %d classes",
-                config.model().describe().toString().replaceAll("[{}]", ""), train.count(), test == null ? 0 : test.count(), config.data().numClasses()));
+        console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training%s / %,d test images, %d classes",
+                config.model().describe().toString().replaceAll("[{}]", ""), train.count(),
+                validation == null ? "" : String.format(Locale.ROOT, " / %,d validation", validation.count()),
+                test == null ? 0 : test.count(), config.data().numClasses()));
         console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
                 sc.version(), sc.master(), workers, t.batchSize(), t.averagingFrequency(), t.strategy(), t.optimizer().type(),
                 t.optimizer().learningRate(), t.seed()));
         Normalizer normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
         console.info("normalization (fitted on the training split): " + normalizer);
         JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().exampleSize());
+        JavaRDD<Shard> validationShards = validation == null ? null : Sharder.inOrder(validation.records(), config.data().exampleSize());
 
-        DistributedTrainer.Result result = trainer.fit(train, testShards, normalizer, console);
+        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir);
+        DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener);
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result);
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
-        EpochMetrics last = result.history().get(result.history().size() - 1);
-        console.info(String.format(Locale.ROOT, "done: test accuracy %.4f, test loss %.4f, %.0f images/s over %d epochs",
-                last.testAccuracy(), last.testLoss(), result.imagesPerSecond(), result.history().size()));
+        var done = new StringBuilder("done");
+        if (result.finalValidation() != null) {
+            done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
+        }
+        if (result.finalTest() != null) {
+            done.append(String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                    result.finalTest().accuracy(), result.finalTest().loss()));
+        }
+        done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
+        if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
+        console.info(done.toString());
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
+    }
+
+    /**
+     * With early stopping, writes each new best model (atomically, replacing the previous one) to {@code <run>/best/},
+     * a complete bundle whose provenance names the epoch; prints the epochs through the console.
+     */
+    static final class BestModelCheckpoint implements io.deepshard.spark.train.TrainingListener {
+        private final Console console;
+        private final JavaSparkContext sc;
+        private final DeepshardConfig config;
+        private final SparkDatasets.Splits splits;
+        private final Normalizer normalizer;
+        private final List<String> classNames;
+        private final String runDir;
+
+        BestModelCheckpoint(Console console, JavaSparkContext sc, DeepshardConfig config, SparkDatasets.Splits splits,
+                            Normalizer normalizer, List<String> classNames, String runDir) {
+            this.console = console;
+            this.sc = sc;
+            this.config = config;
+            this.splits = splits;
+            this.normalizer = normalizer;
+            this.classNames = classNames;
+            this.runDir = runDir;
+        }
+
+        @Override public void onRound(int epoch, int round, int rounds, double loss) { console.onRound(epoch, round, rounds, loss); }
+
+        @Override public void onEpoch(EpochMetrics m) { console.onEpoch(m); }
+
+        @Override public void onEarlyStop(int epoch, int bestEpoch, double bestValue, io.deepshard.core.config.EarlyStoppingSpec spec) {
+            console.onEarlyStop(epoch, bestEpoch, bestValue, spec);
+        }
+
+        @Override public void onBest(EpochMetrics m, org.deeplearning4j.nn.graph.ComputationGraph network) {
+            var p = new LinkedHashMap<String, Object>();
+            p.put("createdAt", Instant.now().toString());
+            var versions = new LinkedHashMap<String, Object>(Versions.core());
+            versions.put("spark", sc.version());
+            p.put("versions", versions);
+            p.put("seed", config.training().seed());
+            p.put("configSha256", sha256(config.resolved()));
+            p.put("model", config.model().describe());
+            p.put("data", splits.describe());
+            p.put("checkpoint", Map.of("epoch", m.epoch(), "validationLoss", m.validationLoss(),
+                    "validationAccuracy", m.validationAccuracy(), "monitor", config.training().earlyStopping().monitor()));
+            p.put("machine", MachineInfo.describe());
+            String dir = new Path(Fs.path(runDir), "best").toString();
+            new ModelBundle(network, normalizer, classNames, config.resolved(), p).save(sc.hadoopConfiguration(), dir);
+        }
     }
 
     static Map<String, Object> provenance(JavaSparkContext sc, DeepshardConfig config, Map<String, Object> data,
@@ -121,22 +183,30 @@ public final class TrainJob implements Callable<Integer> {
         run.put("workers", result.workers());
         run.put("epochs", result.history().size());
         run.put("iterations", result.state().iteration());
+        run.put("modelEpoch", result.bestEpoch());
+        run.put("stoppedEarly", result.stoppedEarly());
         p.put("training", run);
         p.put("machine", MachineInfo.describe());
         return p;
     }
 
     static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits) {
-        EpochMetrics last = result.history().get(result.history().size() - 1);
+        EpochMetrics modelEpoch = result.history().get(result.bestEpoch() - 1);
         var m = new LinkedHashMap<String, Object>();
-        m.put("testAccuracy", last.testAccuracy());
-        m.put("testLoss", last.testLoss());
-        m.put("trainLoss", last.trainLoss());
+        m.put("testAccuracy", result.finalTest() == null ? null : result.finalTest().accuracy());
+        m.put("testLoss", result.finalTest() == null ? null : result.finalTest().loss());
+        if (result.finalValidation() != null) {
+            m.put("validationAccuracy", result.finalValidation().accuracy());
+            m.put("validationLoss", result.finalValidation().loss());
+        }
+        m.put("trainLoss", modelEpoch.trainLoss());
         m.put("epochs", result.history().size());
+        m.put("modelEpoch", result.bestEpoch());
+        m.put("stoppedEarly", result.stoppedEarly());
         m.put("imagesPerSecond", result.imagesPerSecond());
         m.put("workers", result.workers());
         m.put("strategy", config.training().strategy());
-        m.put("elapsedSeconds", last.elapsedSeconds());
+        m.put("elapsedSeconds", result.history().get(result.history().size() - 1).elapsedSeconds());
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
         m.put("badRecords", splits.badRecordsJson());
         m.put("history", result.history());

@@ -130,6 +130,28 @@ class TrainJobIT {
     }
 
     @Test
+    void earlyStoppingOnAValidationSplitCheckpointsAndRestoresTheBestModel() throws Exception {
+        // minDelta 10: only epoch 1 improves, patience 1 -> stops after epoch 2 and returns epoch 1's model
+        Run r = run("train", config.toString(), "--set", "data.validationFraction=0.2", "--set", "training.epochs=5",
+                "--set", "training.earlyStopping={patience: 1, minDelta: 10}", "--set", "output=" + dir.resolve("early"));
+        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        assertThat(r.out()).contains("on 479 training / 121 validation / 200 test images")
+                .contains("epoch  train-loss  val-loss  val-acc  test-loss  test-acc   images/s   elapsed")
+                .containsPattern("(?m)^\\s+1\\s+.*\\* best$")
+                .contains("early stopping after epoch 2: validation-loss has not improved by more than 10.0 for 1 epoch(s); best ")
+                .contains("(model of epoch 1)");
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("early/metrics.json").toFile());
+        assertThat(m.get("epochs").asInt()).isEqualTo(2);
+        assertThat(m.get("modelEpoch").asInt()).isEqualTo(1);
+        assertThat(m.get("stoppedEarly").asBoolean()).isTrue();
+        assertThat(m.get("validationLoss").asDouble()).isEqualTo(m.at("/history/0/validationLoss").asDouble());
+        ModelBundle best = ModelBundle.load(new Configuration(), dir.resolve("early/best").toString());
+        ModelBundle last = ModelBundle.load(new Configuration(), dir.resolve("early").toString());
+        assertThat(best.provenance().get("checkpoint")).asString().contains("epoch=1");
+        assertThat(last.network().params().toFloatVector()).isEqualTo(best.network().params().toFloatVector());
+    }
+
+    @Test
     void generatedColourFoldersTrainEndToEnd() throws Exception {
         Path shapes = dir.resolve("shapes");
         Run g = run("generate-data", shapes.toString(), "--layout", "split", "--classes", "3", "--size", "16",

@@ -74,7 +74,7 @@ class FolderDatasetIT extends SparkTestBase {
         var w = SyntheticImages.write(new Configuration(), dir.resolve("cal").toString(), "caltech", spec, 9, 1);
         SparkDatasets.Splits s = SparkDatasets.load(sc, config(w.root(), "data.validationFraction=0.2").data(), 2, noFetch, 1);
         assertThat(s.train().count()).isEqualTo(24);
-        assertThat(s.test().count()).isEqualTo(6);
+        assertThat(s.validation().count()).isEqualTo(6);
         assertThat(s.train().classNames()).containsExactly("001.circle", "002.square", "003.triangle");
     }
 

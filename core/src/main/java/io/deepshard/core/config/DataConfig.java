@@ -124,6 +124,11 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
         return shape;
     }
 
+    /** The same settings with no validation hold-out (e.g. to prepare the complete training split). */
+    public DataConfig withoutValidation() {
+        return new DataConfig(train, test, format, inputShape, numClasses, resize, normalization, 0.0, badRecords, augment);
+    }
+
     public int channels() { return inputShape[0]; }
     public int height() { return inputShape[1]; }
     public int width() { return inputShape[2]; }

@@ -42,11 +42,15 @@ public final class SparkDatasets {
 
     private SparkDatasets() {}
 
-    /** The training split and the evaluation split (test, a folder's test/val, or a validation part; may be null). */
-    public record Splits(LoadedSplit train, LoadedSplit test) {
+    /**
+     * The training split, the validation split held out of it ({@code data.validationFraction}; may be null), and the
+     * test split ({@code data.test}, or a folder's test/ or val/; may be null).
+     */
+    public record Splits(LoadedSplit train, LoadedSplit validation, LoadedSplit test) {
         public Map<String, Object> describe() {
             var m = new LinkedHashMap<String, Object>();
             m.put("train", train.description());
+            if (validation != null) m.put("validation", validation.description());
             if (test != null) m.put("test", test.description());
             m.put("classes", train.classNames());
             return m;
@@ -77,17 +81,25 @@ public final class SparkDatasets {
             }
             FolderListing listing = FolderListing.list(sc.hadoopConfiguration(), root, null);
             boolean spark = trainFormat.equals("image");
-            if (data.validationFraction() > 0) {
+            LoadedSplit tr, val = null;
+            if (data.validationFraction() > 0) { // split the file list: validation images are never decoded for training
                 FolderListing[] parts = listing.split(data.validationFraction(), seed);
-                return new Splits(spark ? SparkImageSource.load(sc, parts[0], data, "train") : folder(sc, parts[0], data, partitions, "train"),
-                        spark ? SparkImageSource.load(sc, parts[1], data, "validation") : folder(sc, parts[1], data, partitions, "validation"));
+                tr = spark ? SparkImageSource.load(sc, parts[0], data, "train") : folder(sc, parts[0], data, partitions, "train");
+                val = spark ? SparkImageSource.load(sc, parts[1], data, "validation") : folder(sc, parts[1], data, partitions, "validation");
+            } else {
+                tr = spark ? SparkImageSource.load(sc, listing, data, "train") : folder(sc, listing, data, partitions, "train");
             }
-            LoadedSplit tr = spark ? SparkImageSource.load(sc, listing, data, "train") : folder(sc, listing, data, partitions, "train");
             LoadedSplit te = test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames());
-            return new Splits(tr, te);
+            return new Splits(tr, val, te);
         }
         LoadedSplit tr = load(sc, train, data, partitions, fetcher, "train", null);
-        return new Splits(tr, test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames()));
+        LoadedSplit val = null;
+        if (data.validationFraction() > 0) {
+            LoadedSplit[] parts = Holdout.split(sc, tr, data.validationFraction(), seed);
+            tr = parts[0];
+            val = parts[1];
+        }
+        return new Splits(tr, val, test == null ? null : load(sc, test, data, partitions, fetcher, "test", tr.classNames()));
     }
 
     /** One split; {@code classes} (from the training split) maps a test split's classes. */

@@ -4,6 +4,7 @@ import io.deepshard.core.config.DeepshardConfig;
 import io.deepshard.core.config.TrainingConfig;
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
+import io.deepshard.core.train.EarlyStopping;
 import io.deepshard.core.train.EvalStats;
 import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.TrainingRecipe;
@@ -38,9 +39,16 @@ public final class DistributedTrainer {
         this.config = config;
     }
 
-    /** The result: the trained network (on the driver), its state, and per-epoch metrics. */
+    /**
+     * The result: the trained network (on the driver) and its state — the best epoch's when early stopping restored
+     * it —, per-epoch metrics, and the final model's evaluation on the validation and test splits (null without them).
+     *
+     * @param bestEpoch    the epoch whose state is returned (1-based)
+     * @param stoppedEarly whether early stopping ended training before {@code training.epochs}
+     */
     public record Result(ComputationGraph network, NetworkState state, List<EpochMetrics> history, int workers,
-                         double imagesPerSecond, EvalStats finalTest) {}
+                         double imagesPerSecond, EvalStats finalValidation, EvalStats finalTest, int bestEpoch,
+                         boolean stoppedEarly) {}
 
     /** Number of workers: {@code training.workers}, or Spark's default parallelism (all task slots) when 0. */
     public int workers() {
@@ -79,7 +87,21 @@ public final class DistributedTrainer {
     }
 
     public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
+        return fit(train, null, testShards, normalizer, listener);
+    }
+
+    /**
+     * Trains for {@code training.epochs}, evaluating the validation and test shards (either may be null) after every
+     * epoch. With {@code training.earlyStopping}, the validation metric decides: a new best is reported to
+     * {@link TrainingListener#onBest} (the job checkpoints it), training stops after {@code patience} epochs without
+     * improvement, and with {@code restoreBest} the best epoch's state is the result.
+     */
+    public Result fit(LoadedSplit train, JavaRDD<Shard> validationShards, JavaRDD<Shard> testShards, Normalizer normalizer,
+                      TrainingListener listener) {
         TrainingConfig t = config.training();
+        if (t.earlyStopping() != null && validationShards == null) {
+            throw new IllegalArgumentException("training.earlyStopping needs a validation split (data.validationFraction)");
+        }
         int workers = workers();
         warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
@@ -93,12 +115,17 @@ public final class DistributedTrainer {
         long start = System.nanoTime();
         double trainSecondsTotal = 0;
         long examplesTotal = 0;
-        EvalStats test = null;
+        EvalStats test = null, validation = null;
+        EarlyStopping early = t.earlyStopping() == null ? null : new EarlyStopping(t.earlyStopping());
+        NetworkState best = null;
+        EvalStats bestValidation = null;
+        int bestEpoch = 0;
+        boolean stopped = false;
         try (TrainingStrategy strategy = t.strategy().equals("dl4j-paramavg")
                 ? new Dl4jParamAvgStrategy(sc, recipe, state, t.batchSize(), t.averagingFrequency(), t.seed())
                 : new AveragingStrategy(sc, recipe)) {
             JavaRDD<Shard> previous = null;
-            for (int epoch = 0; epoch < t.epochs(); epoch++) {
+            for (int epoch = 0; epoch < t.epochs() && !stopped; epoch++) {
                 long t0 = System.nanoTime();
                 sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
                 JavaRDD<Shard> shards = sharder.shard(plan, t.seed(), epoch, augmenter);
@@ -113,21 +140,54 @@ public final class DistributedTrainer {
                 double trainSeconds = (System.nanoTime() - t0) / 1e9;
                 trainSecondsTotal += trainSeconds;
                 examplesTotal += out.examples();
-                double testLoss = Double.NaN, testAcc = Double.NaN;
-                if (testShards != null) {
-                    sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate");
-                    test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
-                    testLoss = test.loss();
-                    testAcc = test.accuracy();
+                if (validationShards != null) {
+                    sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate on the validation split");
+                    validation = DistributedEvaluator.evaluate(sc, validationShards, recipe, state);
                 }
-                var m = new EpochMetrics(epoch + 1, out.trainLoss(), testLoss, testAcc, out.examples(), out.rounds(), trainSeconds,
-                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9);
+                if (testShards != null) {
+                    sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate on the test split");
+                    test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
+                }
+                EarlyStopping.Decision decision = null;
+                if (early != null) {
+                    decision = early.observe(epoch + 1, t.earlyStopping().higherIsBetter() ? validation.accuracy() : validation.loss());
+                    stopped = decision.stop();
+                }
+                var m = new EpochMetrics(epoch + 1, out.trainLoss(), nan(validation, true), nan(validation, false),
+                        nan(test, true), nan(test, false), out.examples(), out.rounds(), trainSeconds,
+                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9, decision != null && decision.improved());
                 history.add(m);
                 listener.onEpoch(m);
+                if (decision == null || decision.improved()) {
+                    best = state;
+                    bestEpoch = epoch + 1;
+                    bestValidation = validation;
+                    if (decision != null) {
+                        state.loadInto(net);
+                        listener.onBest(m, net);
+                    }
+                }
+                if (stopped) {
+                    listener.onEarlyStop(epoch + 1, decision.bestEpoch(), decision.bestValue(), t.earlyStopping());
+                }
             }
             if (previous != null) previous.unpersist(false);
         }
+        boolean restore = early != null && t.earlyStopping().restoreBest() && bestEpoch != history.size();
+        if (restore) {
+            state = best;
+            validation = bestValidation;
+            if (testShards != null) {
+                sc.setJobDescription("evaluate the best epoch's model (" + bestEpoch + ") on the test split");
+                test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
+            }
+        }
         state.loadInto(net);
-        return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), test);
+        return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), validation, test,
+                restore || early == null ? bestEpoch : history.size(), stopped);
+    }
+
+    private static double nan(EvalStats s, boolean loss) {
+        return s == null ? Double.NaN : loss ? s.loss() : s.accuracy();
     }
 }

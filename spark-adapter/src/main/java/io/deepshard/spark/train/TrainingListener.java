@@ -1,5 +1,8 @@
 package io.deepshard.spark.train;
 
+import io.deepshard.core.config.EarlyStoppingSpec;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+
 /** Progress callbacks of a training run (on the driver). */
 public interface TrainingListener {
     /** After each averaging round. {@code loss} is the round's example-weighted mean mini-batch loss. */
@@ -7,6 +10,15 @@ public interface TrainingListener {
 
     /** After each epoch, once it is evaluated. */
     default void onEpoch(EpochMetrics metrics) {}
+
+    /**
+     * With early stopping: the epoch just evaluated is the best so far; {@code network} holds its state (valid during
+     * the call only). The train job checkpoints it.
+     */
+    default void onBest(EpochMetrics metrics, ComputationGraph network) {}
+
+    /** With early stopping: training stops after {@code epoch}. */
+    default void onEarlyStop(int epoch, int bestEpoch, double bestValue, EarlyStoppingSpec spec) {}
 
     TrainingListener NONE = new TrainingListener() {};
 }
