@@ -44,8 +44,15 @@ public final class ModelZoo {
                     opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
                     opts.choice("activation", "relu", Mlp.ACTIVATIONS), dropout(opts));
             case ResNet.NAME -> {
-                int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
-                yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded
+                int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), ResNet.DEPTH_RULE);
+                if (!ResNet.DEPTHS.contains(depth)) depth = 18; // error already recorded
+                boolean cifar = ResNet.CIFAR_DEPTHS.contains(depth);
+                boolean small = opts.bool("small", cifar);
+                if (cifar && !small) {
+                    opts.errors().add(opts.keyPath("small"), "must be true for depth " + depth
+                            + " (the CIFAR ResNets of section 4.2 are for 28–32 px inputs), found false");
+                }
+                yield new ResNet(depth, small || cifar);
             }
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
