@@ -9,7 +9,7 @@ import java.util.List;
 /** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
 public final class ModelZoo {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, Vgg.NAME);
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, Vgg.NAME, InceptionV1.NAME);
 
     private ModelZoo() {}
 
@@ -61,6 +61,7 @@ public final class ModelZoo {
                 yield new Vgg(Vgg.DEPTHS.contains(depth) ? depth : 16, opts.bool("small", false), opts.bool("batchNorm", false),
                         dropout(opts, 0.5));
             }
+            case InceptionV1.NAME, InceptionV1.ALIAS -> new InceptionV1(opts.bool("small", false), dropout(opts, 0.4));
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
                         + String.join(", ", NAMES) + ")");

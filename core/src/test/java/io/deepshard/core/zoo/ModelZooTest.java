@@ -54,7 +54,12 @@ class ModelZooTest {
             "{name: vgg, small: true}; [3, 32, 32]; 10; 14719818",
             "{name: vgg, small: true, batchNorm: true}; [3, 32, 32]; 10; 14728266",
             // 1-channel input: conv1_1 has 9·64 + 64 = 640 instead of 1,792 parameters
-            "{name: vgg, small: true}; [1, 28, 28]; 10; 14718666"})
+            "{name: vgg, small: true}; [1, 28, 28]; 10; 14718666",
+            // Szegedy et al. 2015 Table 1 = Caffe bvlc_googlenet without auxiliary heads; arithmetic in InceptionV1
+            "inception; [3, 224, 224]; 1000; 6998552",
+            "googlenet; [3, 224, 224]; 1000; 6998552",
+            // small: 3·9·192 + 192 = 5,376 (stem) + 5,849,136 (modules 3a-5b) + 1024·10 + 10 = 5,864,762
+            "{name: inception, small: true}; [3, 32, 32]; 10; 5864762"})
     void parameterCountsEqualThePublishedArchitectures(String model, String shape, int classes, long expected) {
         ComputationGraph net = build(model, shape, classes);
         assertThat(ModelSummary.trainableParameters(net)).isEqualTo(expected);
@@ -66,9 +71,12 @@ class ModelZooTest {
             "{name: vgg, small: true}; [3, 32, 32]",
             "{name: vgg, small: true}; [1, 28, 28]",
             "{name: vgg, small: true, batchNorm: true}; [3, 32, 32]",
+            "{name: inception, small: true}; [3, 32, 32]",
+            "{name: inception, small: true}; [1, 28, 28]",
             "{name: resnet, depth: 20}; [3, 32, 32]",
             "{name: resnet, depth: 20}; [1, 28, 28]",
-            "{name: vgg, depth: 11}; [3, 32, 32]"})     // the full-size layout, on the smallest input it takes
+            "{name: vgg, depth: 11}; [3, 32, 32]",     // the full-size layouts, on the smallest inputs they take
+            "inception; [3, 64, 64]"})
     void smallInputsGiveClassProbabilitiesAndTheConfigSurvivesJson(String model, String shape) {
         ComputationGraph net = build(model, shape, 10);
         int[] s = java.util.Arrays.stream(shape.replaceAll("[\\[\\] ]", "").split(",")).mapToInt(Integer::parseInt).toArray();
@@ -84,7 +92,7 @@ class ModelZooTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiter = ';', value = {"{name: resnet, depth: 110}", "{name: vgg, depth: 13, batchNorm: true, dropout: 0.3}",
-            "{name: vgg, small: true}"})
+            "{name: vgg, small: true}", "{name: googlenet, dropout: 0}", "{name: inception, small: true}"})
     void theResolvedConfigReadsBackAsTheSameModel(String model) {
         ZooModel m = build(model);
         var errors = new io.deepshard.core.config.ConfigErrors("t");
@@ -124,7 +132,7 @@ class ModelZooTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = ';', value = {"{name: vgg, small: true, batchNorm: true}", "{name: resnet, depth: 20}"})
+    @CsvSource(delimiter = ';', value = {"{name: vgg, small: true, batchNorm: true}", "{name: inception, small: true}", "{name: resnet, depth: 20}"})
     void oneTrainingStepOnSmallInputsChangesTheParameters(String model) {
         ComputationGraph net = build(model, "[3, 32, 32]", 10);
         var before = net.params().dup();
@@ -147,7 +155,7 @@ class ModelZooTest {
     }
 
     @Test
-    void badVggOptionsAreConfigErrors() {
+    void badVggAndInceptionOptionsAreConfigErrors() {
         ConfigException e = catchThrowableOfType(ConfigException.class,
                 () -> build("{name: vgg, depth: 15, batchnorm: true, dropout: 1.5}", "[3, 32, 32]", 10));
         assertThat(e.problems()).containsExactlyInAnyOrder(
@@ -157,5 +165,9 @@ class ModelZooTest {
         e = catchThrowableOfType(ConfigException.class, () -> build("{name: vgg, depth: 11}", "[1, 28, 28]", 10));
         assertThat(e.problems()).containsExactly(
                 "model: vgg pools five times and needs inputs of at least 32×32 px, found 28×28 (small: true is the variant for small inputs)");
+        e = catchThrowableOfType(ConfigException.class, () -> build("{name: googlenet, small: 3, aux: true}", "[3, 32, 32]", 10));
+        assertThat(e.problems()).containsExactlyInAnyOrder(
+                "model.small: must be true or false, found 3",
+                "model.aux: unknown key (known here: name, small, dropout)");
     }
 }
