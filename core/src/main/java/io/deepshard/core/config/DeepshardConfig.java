@@ -20,6 +20,10 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
     static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
         DataConfig data = DataConfig.from(root.section("data"), needsData);
+        if (model != null && data != null && data.inputShape() != null && data.inputShape().length == 3) {
+            String problem = model.inputProblem(data.inputShape());
+            if (problem != null) root.errors().add("model", problem);
+        }
         TrainingConfig training = TrainingConfig.from(root.section("training"));
         String output = root.string("output", "runs/{model}-{timestamp}");
         if (needsData && training.earlyStopping() != null && data.validationFraction() == 0) {

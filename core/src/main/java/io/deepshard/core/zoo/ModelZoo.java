@@ -9,12 +9,14 @@ import java.util.List;
 /** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
 public final class ModelZoo {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME);
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, Vgg.NAME, InceptionV1.NAME);
 
     private ModelZoo() {}
 
-    private static double dropout(Section opts) {
-        return opts.doubleValue("dropout", 0.0, p -> p >= 0 && p < 1, "in [0, 1): the probability of dropping a unit");
+    /** The dropout option; a bad value is recorded as an error and replaced by the default, so parsing goes on. */
+    private static double dropout(Section opts, double dflt) {
+        double p = opts.doubleValue("dropout", dflt, x -> x >= 0 && x < 1, "in [0, 1): the probability of dropping a unit");
+        return p >= 0 && p < 1 ? p : dflt;
     }
 
     /** Reads {@code key} of {@code parent}: a zoo name, or a mapping with {@code name} and the model's options. */
@@ -42,16 +44,29 @@ public final class ModelZoo {
             case LeNet5.NAME -> {
                 String variant = opts.choice("variant", "modern", List.of("modern", "classic"));
                 if (variant == null) variant = "modern"; // error already recorded
-                yield new LeNet5(variant, dropout(opts), ActivationSpec.from(opts, "activation", LeNet5.defaultActivation(variant)),
+                yield new LeNet5(variant, dropout(opts, 0.0), ActivationSpec.from(opts, "activation", LeNet5.defaultActivation(variant)),
                         opts.bool("batchNorm", false));
             }
             case Mlp.NAME -> new Mlp(
                     opts.intList("hidden", new int[] {256, 128}, -1, x -> x >= 1, "a list of positive layer sizes"),
-                    ActivationSpec.from(opts, "activation", ActivationSpec.RELU), dropout(opts), opts.bool("batchNorm", false));
+                    ActivationSpec.from(opts, "activation", ActivationSpec.RELU), dropout(opts, 0.0), opts.bool("batchNorm", false));
             case ResNet.NAME -> {
-                int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
-                yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded
+                int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), ResNet.DEPTH_RULE);
+                if (!ResNet.DEPTHS.contains(depth)) depth = 18; // error already recorded
+                boolean cifar = ResNet.CIFAR_DEPTHS.contains(depth);
+                boolean small = opts.bool("small", cifar);
+                if (cifar && !small) {
+                    opts.errors().add(opts.keyPath("small"), "must be true for depth " + depth
+                            + " (the CIFAR ResNets of section 4.2 are for 28–32 px inputs), found false");
+                }
+                yield new ResNet(depth, small || cifar);
             }
+            case Vgg.NAME -> {
+                int depth = opts.intValue("depth", 16, d -> Vgg.DEPTHS.contains((int) d), "one of 11, 13, 16, 19");
+                yield new Vgg(Vgg.DEPTHS.contains(depth) ? depth : 16, opts.bool("small", false), opts.bool("batchNorm", false),
+                        dropout(opts, 0.5));
+            }
+            case InceptionV1.NAME, InceptionV1.ALIAS -> new InceptionV1(opts.bool("small", false), dropout(opts, 0.4));
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
                         + String.join(", ", NAMES) + ")");

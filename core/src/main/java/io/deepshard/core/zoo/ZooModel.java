@@ -24,4 +24,10 @@ public interface ZooModel extends Serializable {
 
     /** Adds the layers from {@link #INPUT} to {@link #OUTPUT}; input types are already set on the builder. */
     void addLayers(GraphBuilder graph, int[] inputShape, int numClasses);
+
+    /**
+     * Why this model cannot take inputs of {@code inputShape} ([C, H, W]), or {@code null} when it can; checked with
+     * the config, so that the problem is reported before any network is built.
+     */
+    default String inputProblem(int[] inputShape) { return null; }
 }

@@ -86,7 +86,7 @@ class ConfigLoaderTest {
     void missingRequiredKeys() {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("training: {epochs: 1}", "m.yaml", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "model: is required (one of lenet5, mlp, resnet, or a mapping with name and options)",
+                "model: is required (one of lenet5, mlp, resnet, vgg, inception, or a mapping with name and options)",
                 "data.train: is required (a built-in name such as fashion-mnist:train, or a URI)",
                 "data.inputShape: is required ([channels, height, width] of positive integers)",
                 "data.numClasses: is required (>= 2)");
@@ -133,6 +133,6 @@ class ConfigLoaderTest {
                         "data.train=/data/pictures.bin", "model={name: resnet99}")));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "data.train: cannot find the labels file for '/data/pictures.bin': name the images file like train-images-idx3-ubyte[.gz], or give {images: ..., labels: ...}",
-                "model.name: unknown model 'resnet99' (known: lenet5, mlp, resnet)");
+                "model.name: unknown model 'resnet99' (known: lenet5, mlp, resnet, vgg, inception)");
     }
 }
