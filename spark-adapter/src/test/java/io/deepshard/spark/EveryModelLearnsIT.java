@@ -53,7 +53,12 @@ class EveryModelLearnsIT extends SparkTestBase {
             "lenet5; [1, 28, 28]",
             "{name: lenet5, variant: classic}; [1, 28, 28]",
             "{name: lenet5, batchNorm: true, dropout: 0.5}; [1, 28, 28]",
-            "{name: resnet, depth: 18, small: true}; [3, 8, 8]"})  // 8 px keeps the 11M-parameter net quick
+            "{name: resnet, depth: 18, small: true}; [3, 8, 8]",      // 8 px keeps the 11M-parameter net quick
+            "{name: resnet, depth: 20}; [3, 32, 32]",
+            "{name: resnet, depth: 50, small: true}; [3, 8, 8]",
+            "{name: vgg, depth: 16, small: true}; [3, 16, 16]",
+            "{name: vgg, depth: 11, small: true, batchNorm: true}; [1, 28, 28]",
+            "{name: inception, small: true}; [3, 16, 16]"})
     void oneDistributedRoundLowersTheLoss(String model, String shape) {
         DeepshardConfig config = ConfigLoader.parse("""
                 model: %s
