@@ -9,7 +9,7 @@ import java.util.List;
 /** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
 public final class ModelZoo {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME);
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, UNet.NAME);
 
     private ModelZoo() {}
 
@@ -46,6 +46,12 @@ public final class ModelZoo {
             case ResNet.NAME -> {
                 int depth = opts.intValue("depth", 18, d -> ResNet.DEPTHS.contains((int) d), "one of 18, 34, 50");
                 yield new ResNet(ResNet.DEPTHS.contains(depth) ? depth : 18, opts.bool("small", false)); // error already recorded
+            }
+            case UNet.NAME -> {
+                int base = opts.intValue("base", 64, b -> b >= 1 && b <= 1024, "in 1..1024: filters of the first level");
+                int depth = opts.intValue("depth", 4, d -> d >= 1 && d <= UNet.MAX_DEPTH, "in 1.." + UNet.MAX_DEPTH + ": the number of 2x2 downsamplings");
+                boolean bn = opts.bool("batchNorm", true);
+                yield new UNet(Math.max(1, Math.min(1024, base)), Math.max(1, Math.min(UNet.MAX_DEPTH, depth)), bn); // errors already recorded
             }
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
