@@ -78,8 +78,21 @@ public final class DistributedTrainer {
         }
     }
 
+    /** A per-pixel model needs records with masks, a classifier records without: checked on the first record. */
+    private void checkRecordsFitTheModel(LoadedSplit train) {
+        boolean masks = train.records().first().hasMask(), perPixel = config.model().segmentation();
+        if (masks != perPixel) {
+            throw new io.deepshard.core.data.DataFormatException(perPixel
+                    ? "model " + config.model().name() + " predicts a class per pixel, but the training data " + train.description()
+                            + " has one label per image: give segmentation data (images/ and masks/ folders, data.format: segmentation)"
+                    : "model " + config.model().name() + " predicts one class per image, but the training data " + train.description()
+                            + " is segmentation data (images with masks): use a segmentation model such as unet");
+        }
+    }
+
     public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
         TrainingConfig t = config.training();
+        checkRecordsFitTheModel(train);
         int workers = workers();
         warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
@@ -87,8 +100,9 @@ public final class DistributedTrainer {
         NetworkState state = NetworkState.of(net);
         TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
         Augmenter augmenter = augmenter(train);
-        Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().exampleSize());
-        warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
+        Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().inputShape());
+        // segmentation records are counted by their dominant class only: a class may be in masks yet dominate none
+        if (!config.model().segmentation()) warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
         var history = new ArrayList<EpochMetrics>();
         long start = System.nanoTime();
         double trainSecondsTotal = 0;
@@ -114,14 +128,16 @@ public final class DistributedTrainer {
                 trainSecondsTotal += trainSeconds;
                 examplesTotal += out.examples();
                 double testLoss = Double.NaN, testAcc = Double.NaN;
+                Double meanIoU = config.model().segmentation() ? Double.NaN : null;
                 if (testShards != null) {
                     sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate");
                     test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
                     testLoss = test.loss();
-                    testAcc = test.accuracy();
+                    testAcc = test.accuracy(); // segmentation: pixel accuracy
+                    if (meanIoU != null) meanIoU = test.meanIoU();
                 }
                 var m = new EpochMetrics(epoch + 1, out.trainLoss(), testLoss, testAcc, out.examples(), out.rounds(), trainSeconds,
-                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9);
+                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9, meanIoU);
                 history.add(m);
                 listener.onEpoch(m);
             }
