@@ -50,14 +50,34 @@ final class Console implements TrainingListener {
     }
 
     @Override public void onEpoch(EpochMetrics m) {
+        boolean seg = m.meanIoU() != null;
         if (!headerPrinted) {
-            out.println("epoch  train-loss  test-loss  test-acc   images/s   elapsed");
+            out.println(seg ? "epoch  train-loss  test-loss  pixel-acc  mean-IoU   images/s   elapsed"
+                    : "epoch  train-loss  test-loss  test-acc   images/s   elapsed");
             headerPrinted = true;
         }
-        out.printf(Locale.ROOT, "%5d  %10.4f  %9.4f  %8.4f  %9.0f  %8s%n", m.epoch(), m.trainLoss(), m.testLoss(),
-                m.testAccuracy(), m.imagesPerSecond(), duration(m.elapsedSeconds()));
+        if (seg) {
+            out.printf(Locale.ROOT, "%5d  %10.4f  %9.4f  %9.4f  %8.4f  %9.1f  %8s%n", m.epoch(), m.trainLoss(), m.testLoss(),
+                    m.testAccuracy(), m.meanIoU(), m.imagesPerSecond(), duration(m.elapsedSeconds()));
+        } else {
+            out.printf(Locale.ROOT, "%5d  %10.4f  %9.4f  %8.4f  %9.0f  %8s%n", m.epoch(), m.trainLoss(), m.testLoss(),
+                    m.testAccuracy(), m.imagesPerSecond(), duration(m.elapsedSeconds()));
+        }
         out.flush();
     }
+
+    /** Per-class IoU and Dice of a segmentation evaluation, one line per class ({@code -}: in neither truth nor prediction). */
+    static String perClass(io.deepshard.core.train.EvalStats test, java.util.List<String> names) {
+        var sb = new StringBuilder(String.format(Locale.ROOT, "%-20s %8s %8s%n", "class", "IoU", "Dice"));
+        for (int k = 0; k < test.numClasses(); k++) {
+            String name = k + " " + (k < names.size() ? names.get(k) : "");
+            sb.append(String.format(Locale.ROOT, "%-20s %8s %8s%n", name, fmt(test.iou(k)), fmt(test.dice(k))));
+        }
+        sb.append(String.format(Locale.ROOT, "%-20s %8s %8s", "mean", fmt(test.meanIoU()), fmt(test.meanDice())));
+        return sb.toString();
+    }
+
+    private static String fmt(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v); }
 
     static String duration(double seconds) {
         long s = Math.round(seconds);

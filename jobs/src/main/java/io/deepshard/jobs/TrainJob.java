@@ -87,7 +87,7 @@ public final class TrainJob implements Callable<Integer> {
                 t.optimizer().learningRate(), t.seed()));
         Normalizer normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
         console.info("normalization (fitted on the training split): " + normalizer);
-        JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().exampleSize());
+        JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().inputShape());
 
         DistributedTrainer.Result result = trainer.fit(train, testShards, normalizer, console);
 
@@ -95,8 +95,14 @@ public final class TrainJob implements Callable<Integer> {
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
         EpochMetrics last = result.history().get(result.history().size() - 1);
-        console.info(String.format(Locale.ROOT, "done: test accuracy %.4f, test loss %.4f, %.0f images/s over %d epochs",
-                last.testAccuracy(), last.testLoss(), result.imagesPerSecond(), result.history().size()));
+        if (result.finalTest() != null && result.finalTest().isPerPixel()) {
+            console.info(Console.perClass(result.finalTest(), train.classNames()));
+            console.info(String.format(Locale.ROOT, "done: test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f, %.0f images/s over %d epochs",
+                    last.meanIoU(), last.testAccuracy(), last.testLoss(), result.imagesPerSecond(), result.history().size()));
+        } else {
+            console.info(String.format(Locale.ROOT, "done: test accuracy %.4f, test loss %.4f, %.0f images/s over %d epochs",
+                    last.testAccuracy(), last.testLoss(), result.imagesPerSecond(), result.history().size()));
+        }
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
     }
@@ -137,6 +143,7 @@ public final class TrainJob implements Callable<Integer> {
         m.put("workers", result.workers());
         m.put("strategy", config.training().strategy());
         m.put("elapsedSeconds", last.elapsedSeconds());
+        if (result.finalTest() != null && result.finalTest().isPerPixel()) segmentationJson(m, result.finalTest(), splits.train().classNames());
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
         m.put("badRecords", splits.badRecordsJson());
         m.put("history", result.history());
@@ -145,6 +152,22 @@ public final class TrainJob implements Callable<Integer> {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Segmentation: pixel accuracy (= testAccuracy), mean IoU and Dice, and both per class by name (null: class absent). */
+    static void segmentationJson(Map<String, Object> m, io.deepshard.core.train.EvalStats test, List<String> classNames) {
+        m.put("pixelAccuracy", test.accuracy());
+        m.put("meanIoU", test.meanIoU());
+        m.put("meanDice", test.meanDice());
+        var iou = new LinkedHashMap<String, Object>();
+        var dice = new LinkedHashMap<String, Object>();
+        for (int k = 0; k < test.numClasses(); k++) {
+            String name = k < classNames.size() ? classNames.get(k) : Integer.toString(k);
+            iou.put(name, Double.isNaN(test.iou(k)) ? null : test.iou(k));
+            dice.put(name, Double.isNaN(test.dice(k)) ? null : test.dice(k));
+        }
+        m.put("perClassIoU", iou);
+        m.put("perClassDice", dice);
     }
 
     static String sha256(String s) {
