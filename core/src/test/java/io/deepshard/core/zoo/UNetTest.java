@@ -72,7 +72,13 @@ class UNetTest {
 
     @Test
     void outputIsAProbabilityPerClassAndPixelAtTheInputSize() {
-        ComputationGraph net = build("{name: unet, base: 4, depth: 2}", "[3, 16, 24]", 3);
+        DeepshardConfig c = config("{name: unet, base: 4, depth: 2}", "[3, 16, 24]", 3, "/data/seg");
+        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
+        Summary summary = Summary.of(c.model(), net, c.data()); // what the summary job prints
+        assertThat(summary.layers()).filteredOn(l -> l.name().equals("concat0")).singleElement()
+                .satisfies(l -> assertThat(l.outputShape()).containsExactly(8L, 16L, 24L)); // skip 4 + upsampled 4 channels
+        assertThat(summary.layers().get(summary.layers().size() - 1).outputShape()).containsExactly(3L, 16L, 24L);
+        assertThat(summary.totalParameters()).isEqualTo(ModelSummary.trainableParameters(net));
         INDArray out = net.output(false, Nd4j.rand(new long[] {2, 3 * 16 * 24}))[0];
         assertThat(out.shape()).containsExactly(2, 3, 16, 24);
         INDArray perPixel = out.sum(1);
