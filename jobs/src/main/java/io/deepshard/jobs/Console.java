@@ -53,17 +53,19 @@ final class Console implements TrainingListener {
 
     /** One line per epoch; validation and test columns appear when the run has those splits. */
     @Override public void onEpoch(EpochMetrics m) {
+        boolean seg = m.meanIoU() != null;
         if (!headerPrinted) {
             showValidation = !Double.isNaN(m.validationLoss());
             showTest = !Double.isNaN(m.testLoss());
-            out.println("epoch  train-loss" + (showValidation ? "  val-loss  val-acc" : "") + (showTest ? "  test-loss  test-acc" : "")
-                    + "   images/s   elapsed");
+            out.println("epoch  train-loss" + (showValidation ? "  val-loss  val-acc" : "") + (showTest ? (seg ? "  test-loss  pixel-acc" : "  test-loss  test-acc") : "")
+                    + (seg ? "  mean-IoU" : "") + "   images/s   elapsed");
             headerPrinted = true;
         }
         var line = new StringBuilder(String.format(Locale.ROOT, "%5d  %10.4f", m.epoch(), m.trainLoss()));
         if (showValidation) line.append(String.format(Locale.ROOT, "  %8.4f  %7.4f", m.validationLoss(), m.validationAccuracy()));
-        if (showTest) line.append(String.format(Locale.ROOT, "  %9.4f  %8.4f", m.testLoss(), m.testAccuracy()));
-        line.append(String.format(Locale.ROOT, "  %9.0f  %8s", m.imagesPerSecond(), duration(m.elapsedSeconds())));
+        if (showTest) line.append(String.format(Locale.ROOT, seg ? "  %9.4f  %9.4f" : "  %9.4f  %8.4f", m.testLoss(), m.testAccuracy()));
+        if (seg) line.append(String.format(Locale.ROOT, "  %8.4f", m.meanIoU()));
+        line.append(String.format(Locale.ROOT, seg ? "  %9.1f  %8s" : "  %9.0f  %8s", m.imagesPerSecond(), duration(m.elapsedSeconds())));
         if (m.best()) line.append("  * best");
         out.println(line);
         out.flush();
@@ -74,6 +76,19 @@ final class Console implements TrainingListener {
                 + "best %.4f at epoch %d%s", epoch, spec.monitor(), spec.minDelta(), spec.patience(), bestValue, bestEpoch,
                 spec.restoreBest() ? " (restored)" : ""));
     }
+
+    /** Per-class IoU and Dice of a segmentation evaluation, one line per class ({@code -}: in neither truth nor prediction). */
+    static String perClass(io.deepshard.core.train.EvalStats test, java.util.List<String> names) {
+        var sb = new StringBuilder(String.format(Locale.ROOT, "%-20s %8s %8s%n", "class", "IoU", "Dice"));
+        for (int k = 0; k < test.numClasses(); k++) {
+            String name = k + " " + (k < names.size() ? names.get(k) : "");
+            sb.append(String.format(Locale.ROOT, "%-20s %8s %8s%n", name, fmt(test.iou(k)), fmt(test.dice(k))));
+        }
+        sb.append(String.format(Locale.ROOT, "%-20s %8s %8s", "mean", fmt(test.meanIoU()), fmt(test.meanDice())));
+        return sb.toString();
+    }
+
+    private static String fmt(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v); }
 
     static String duration(double seconds) {
         long s = Math.round(seconds);

@@ -89,8 +89,8 @@ public final class TrainJob implements Callable<Integer> {
                 t.optimizer().learningRate(), t.seed()));
         Normalizer normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
         console.info("normalization (fitted on the training split): " + normalizer);
-        JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().exampleSize());
-        JavaRDD<Shard> validationShards = validation == null ? null : Sharder.inOrder(validation.records(), config.data().exampleSize());
+        JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().inputShape());
+        JavaRDD<Shard> validationShards = validation == null ? null : Sharder.inOrder(validation.records(), config.data().inputShape());
 
         var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir);
         DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener);
@@ -98,13 +98,19 @@ public final class TrainJob implements Callable<Integer> {
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result);
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
+        if (result.finalTest() != null && result.finalTest().isPerPixel()) {
+            console.info(Console.perClass(result.finalTest(), train.classNames()));
+        }
         var done = new StringBuilder("done");
         if (result.finalValidation() != null) {
             done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
         }
         if (result.finalTest() != null) {
-            done.append(String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
-                    result.finalTest().accuracy(), result.finalTest().loss()));
+            done.append(result.finalTest().isPerPixel()
+                    ? String.format(Locale.ROOT, "%s test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                            result.finalTest().meanIoU(), result.finalTest().accuracy(), result.finalTest().loss())
+                    : String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                            result.finalTest().accuracy(), result.finalTest().loss()));
         }
         done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
         if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
@@ -207,6 +213,7 @@ public final class TrainJob implements Callable<Integer> {
         m.put("workers", result.workers());
         m.put("strategy", config.training().strategy());
         m.put("elapsedSeconds", result.history().get(result.history().size() - 1).elapsedSeconds());
+        if (result.finalTest() != null && result.finalTest().isPerPixel()) segmentationJson(m, result.finalTest(), splits.train().classNames());
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
         m.put("badRecords", splits.badRecordsJson());
         m.put("history", result.history());
@@ -215,6 +222,22 @@ public final class TrainJob implements Callable<Integer> {
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /** Segmentation: pixel accuracy (= testAccuracy), mean IoU and Dice, and both per class by name (null: class absent). */
+    static void segmentationJson(Map<String, Object> m, io.deepshard.core.train.EvalStats test, List<String> classNames) {
+        m.put("pixelAccuracy", test.accuracy());
+        m.put("meanIoU", test.meanIoU());
+        m.put("meanDice", test.meanDice());
+        var iou = new LinkedHashMap<String, Object>();
+        var dice = new LinkedHashMap<String, Object>();
+        for (int k = 0; k < test.numClasses(); k++) {
+            String name = k < classNames.size() ? classNames.get(k) : Integer.toString(k);
+            iou.put(name, Double.isNaN(test.iou(k)) ? null : test.iou(k));
+            dice.put(name, Double.isNaN(test.dice(k)) ? null : test.dice(k));
+        }
+        m.put("perClassIoU", iou);
+        m.put("perClassDice", dice);
     }
 
     static String sha256(String s) {

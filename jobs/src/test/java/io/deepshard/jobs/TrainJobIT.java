@@ -227,6 +227,48 @@ class TrainJobIT {
         assertThat(ModelBundle.load(new Configuration(), dir.resolve("colours-run").toString()).labels()).containsExactly(names);
     }
 
+    /** generate-data --layout segmentation, then train a U-Net on it: IoU on the console, in metrics.json, and predictions per pixel. */
+    @Test
+    void segmentationTrainsEndToEndWithIoUPerClass() throws Exception {
+        Path seg = dir.resolve("seg");
+        Run g = run("generate-data", seg.toString(), "--layout", "segmentation", "--classes", "3", "--size", "16",
+                "--train-per-class", "10", "--test-per-class", "3", "--seed", "4");
+        assertThat(g.exit()).as(g.err()).isZero();
+        Path conf = dir.resolve("seg.yaml");
+        Files.writeString(conf, """
+                model: {name: unet, base: 4, depth: 1}
+                data: {train: %s, inputShape: [3, 16, 16], numClasses: 3}
+                training: {workers: 2, batchSize: 5, averagingFrequency: 1, epochs: 2, seed: 3,
+                           optimizer: {type: adam, learningRate: 0.01}}
+                output: %s
+                """.formatted(seg, dir.resolve("seg-run")));
+        Run r = run("train", conf.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("on 30 training / 9 test images, 3 classes")
+                .contains("epoch  train-loss  test-loss  pixel-acc  mean-IoU   images/s   elapsed")
+                .containsPattern("(?m)^\\s+2\\s+\\d+\\.\\d{4}\\s+\\d+\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}\\s+")
+                .containsPattern("(?m)^0 background\\s+\\d\\.\\d{4}\\s+\\d\\.\\d{4}$")
+                .containsPattern("(?m)^2 square\\s+(\\d\\.\\d{4}|-)\\s+")
+                .containsPattern("done: test mean IoU \\d\\.\\d{4}, pixel accuracy \\d\\.\\d{4}");
+        JsonNode m = new ObjectMapper().readTree(dir.resolve("seg-run/metrics.json").toFile());
+        assertThat(m.get("pixelAccuracy").asDouble()).isEqualTo(m.get("testAccuracy").asDouble()).isBetween(0.0, 1.0);
+        assertThat(m.get("meanIoU").asDouble()).isEqualTo(m.at("/history/1/meanIoU").asDouble()).isBetween(0.0, 1.0);
+        assertThat(m.get("perClassIoU").fieldNames()).toIterable().containsExactly("background", "circle", "square");
+        long pixels = 0;
+        for (JsonNode row : m.get("confusionMatrix")) for (JsonNode v : row) pixels += v.asLong();
+        assertThat(pixels).isEqualTo(9 * 16 * 16);
+
+        ModelBundle bundle = ModelBundle.load(new Configuration(), dir.resolve("seg-run").toString());
+        assertThat(bundle.labels()).containsExactly("background", "circle", "square");
+        float[][] p = bundle.predict(new byte[][] {new byte[3 * 16 * 16]});
+        assertThat(p[0]).hasSize(3 * 16 * 16); // classes x H x W per image
+        assertThat(p[0][0] + p[0][256] + p[0][512]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
+
+        Run prep = run("prepare", conf.toString(), "--out", dir.resolve("seg-prepared").toString());
+        assertThat(prep.exit()).isEqualTo(1);
+        assertThat(prep.err()).contains("preparing segmentation data is not supported yet");
+    }
+
     @Test
     void configErrorsAreReportedAllAtOnceWithExitCode2() {
         Run r = run("train", config.toString(), "--set", "training.epochs=0", "--set", "training.optimizer.type=adamm");

@@ -59,6 +59,7 @@ class EveryModelLearnsIT extends SparkTestBase {
             "{name: vgg, depth: 16, small: true}; [3, 16, 16]",
             "{name: vgg, depth: 11, small: true, batchNorm: true}; [1, 28, 28]",
             "{name: inception, small: true}; [3, 16, 16]"})
+            // (unet learns per pixel: SegmentationIT trains it through the same trainer)
     void oneDistributedRoundLowersTheLoss(String model, String shape) {
         DeepshardConfig config = ConfigLoader.parse("""
                 model: %s

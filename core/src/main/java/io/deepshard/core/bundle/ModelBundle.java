@@ -90,7 +90,10 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
         }
     }
 
-    /** Class probabilities for images of 8-bit pixels in CHW order, one row per image. */
+    /**
+     * Class probabilities for images of 8-bit pixels in CHW order, one row per image; for a segmentation model a row holds
+     * the classes x H x W probabilities of its pixels (class-major, as NCHW).
+     */
     public float[][] predict(byte[][] images) {
         if (images.length == 0) return new float[0][];
         int size = images[0].length;
@@ -99,7 +102,9 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
             if (images[i].length != size) throw new IllegalArgumentException("image " + i + " has " + images[i].length + " values, expected " + size);
             normalizer.apply(images[i], 0, f, i * size, 1, size);
         }
-        return network.output(false, Nd4j.create(f, new long[] {images.length, size}, 'c'))[0].toFloatMatrix();
+        var out = network.output(false, Nd4j.create(f, new long[] {images.length, size}, 'c'))[0];
+        // segmentation: [n, classes, H, W] -> one row of classes*H*W probabilities (class-major, as NCHW) per image
+        return (out.rank() == 2 ? out : out.reshape('c', out.size(0), out.length() / out.size(0))).toFloatMatrix();
     }
 
     private static void write(FileSystem fs, Path p, Object value) throws IOException {

@@ -20,10 +20,12 @@ import java.util.Objects;
  *                           {@code {images, labels}}, or a folder of class folders; any Hadoop URI
  * @param test               the same for the test split (optional)
  * @param format             {@code auto} (decided when read: a folder of class folders, an IDX images file, a
- *                           {@code .csv} file, or a folder of Parquet files), {@code idx}, {@code folder}, {@code csv},
- *                           {@code parquet}, or {@code image} (a class-per-folder tree read through Spark's own image data source)
+ *                           {@code .csv} file, a folder of Parquet files, or a folder holding {@code images/} and
+ *                           {@code masks/}, itself or in its {@code train/}), {@code idx}, {@code folder}, {@code csv},
+ *                           {@code parquet}, {@code image} (a class-per-folder tree read through Spark's own image data
+ *                           source), or {@code segmentation} (images with per-pixel class masks)
  * @param inputShape         [channels, height, width] the images are decoded and resized to
- * @param numClasses         number of classes
+ * @param numClasses         number of classes (segmentation: of mask values, background 0 included)
  * @param resize             {@code stretch}, {@code center-crop}, {@code pad} or {@code none} (sizes must match)
  * @param normalization      {@code standardize}, {@code minmax} (per-channel [min, max] → [0, 1]), {@code scale} or {@code none}
  * @param validationFraction the seeded, stratified part of the training split held out as the validation split
@@ -36,7 +38,7 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
                          List<Augmentation> augment)
         implements Serializable {
     public static final List<String> NORMALIZATIONS = List.of("standardize", "minmax", "scale", "none");
-    public static final List<String> FORMATS = List.of("auto", "idx", "folder", "image", "csv", "parquet");
+    public static final List<String> FORMATS = List.of("auto", "idx", "folder", "image", "csv", "parquet", "segmentation");
 
     static DataConfig from(Section s, boolean needsData) {
         String format = s.choice("format", "auto", FORMATS);

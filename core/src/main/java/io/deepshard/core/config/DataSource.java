@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Where one split comes from: a built-in dataset ({@code fashion-mnist:train}), an IDX images/labels pair, or a URI
+ * Where one split comes from: a built-in dataset ({@code fashion-mnist:train}, or {@code shapes-segmentation:train},
+ * generated on first use), an IDX images/labels pair, or a URI
  * whose format is given by {@code data.format} or found when it is read ({@code auto}: a folder of class folders, or
  * an IDX images file named by the MNIST rule).
  *
@@ -84,7 +85,11 @@ public record DataSource(String builtIn, String uri, String labels) implements S
 
     /** The built-in dataset names, known without touching the file system. */
     public static final class BuiltInNames {
-        public static final List<String> ALL = List.of("fashion-mnist:train", "fashion-mnist:test", "mnist:train", "mnist:test");
+        public static final List<String> ALL = List.of("fashion-mnist:train", "fashion-mnist:test", "mnist:train", "mnist:test",
+                "shapes-segmentation:train", "shapes-segmentation:test");
+
+        /** Built-in segmentation datasets (generated on first use; images with masks). */
+        public static boolean isSegmentation(String name) { return name.startsWith("shapes-segmentation:"); }
 
         /** {@code name:split} with no slash: a URI scheme is always followed by a path. */
         static boolean isBuiltInForm(String s) { return s.matches("[a-z0-9-]+:[a-z0-9-]*"); }

@@ -6,6 +6,7 @@ import io.deepshard.core.zoo.ModelZoo;
 import io.deepshard.core.zoo.ZooModel;
 
 import java.io.Serializable;
+import java.util.List;
 
 /**
  * The whole, validated configuration of a job: built by {@link ConfigLoader}, immutable, serializable (it travels
@@ -31,7 +32,44 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
                     + "out part of the training data; the test split is never used to choose the model");
         }
         root.finish();
+        checkModelAgainstData(model, data, root.errors());
         return new DeepshardConfig(model, data, training, output, source, null);
+    }
+
+    /**
+     * The model must fit the data: its input shape, and a per-pixel (segmentation) model needs images with masks, a
+     * classifier images with labels — as far as the config tells (with {@code data.format: auto}, the trainer checks
+     * the records once read).
+     */
+    static void checkModelAgainstData(ZooModel model, DataConfig data, ConfigErrors errors) {
+        if (model == null || data == null) return;
+        if (data.inputShape() != null) for (String p : model.inputShapeProblems(data.inputShape())) errors.add("data.inputShape", p);
+        String format = data.format();
+        DataSource segBuiltIn = segmentationBuiltIn(data.train()) != null ? data.train()
+                : segmentationBuiltIn(data.test()) != null ? data.test() : null;
+        DataSource otherBuiltIn = data.train() != null && data.train().isBuiltIn() && segmentationBuiltIn(data.train()) == null ? data.train() : null;
+        if (model.segmentation()) {
+            if (!format.equals("auto") && !format.equals("segmentation")) {
+                errors.add("data.format", "model " + model.name() + " predicts a class per pixel and needs segmentation data (images with "
+                        + "masks: data.format segmentation or auto), found '" + format + "'");
+            } else if (otherBuiltIn != null || data.train() != null && data.train().isIdx()) {
+                errors.add("data.train", "model " + model.name() + " predicts a class per pixel and needs segmentation data (images with "
+                        + "masks, e.g. shapes-segmentation:train), found " + data.train() + ", which has one label per image");
+            }
+        } else if (format.equals("segmentation") || segBuiltIn != null) {
+            errors.add("model", model.name() + " predicts one class per image, but the data is segmentation data ("
+                    + (segBuiltIn != null ? segBuiltIn.builtIn() : "data.format segmentation") + "): use a segmentation model such as unet");
+        }
+        if (segBuiltIn != null && data.numClasses() != segmentationBuiltIn(segBuiltIn).size()) {
+            List<String> names = segmentationBuiltIn(segBuiltIn);
+            errors.add("data.numClasses", segBuiltIn.builtIn() + " has " + names.size() + " classes " + names
+                    + " (background included), found " + data.numClasses());
+        }
+    }
+
+    private static List<String> segmentationBuiltIn(DataSource s) {
+        if (s == null || !s.isBuiltIn() || !DataSource.BuiltInNames.isSegmentation(s.builtIn())) return null;
+        return io.deepshard.core.data.BuiltInDatasets.generatedOf(s.builtIn()).classNames();
     }
 
     DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, source, yaml); }

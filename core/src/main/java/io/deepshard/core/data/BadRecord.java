@@ -24,7 +24,10 @@ public record BadRecord(long id, String source, Reason reason, String detail) im
         NON_FINITE("nonFinite"),
         BAD_VALUE("badValue"),
         EMPTY_CLASS_FOLDER("emptyClassFolder"),
-        NOT_IN_CLASS_FOLDER("notInClassFolder");
+        NOT_IN_CLASS_FOLDER("notInClassFolder"),
+        MISSING_MASK("missingMask"),
+        MISSING_IMAGE("missingImage"),
+        MASK_VALUE_OUT_OF_RANGE("maskValueOutOfRange");
 
         public final String key;
 

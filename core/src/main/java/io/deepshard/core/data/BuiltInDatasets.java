@@ -44,6 +44,40 @@ public final class BuiltInDatasets {
 
     public static final Map<String, Dataset> BY_NAME = Map.of(FASHION_MNIST.name(), FASHION_MNIST, MNIST.name(), MNIST);
 
+    /**
+     * A dataset generated on first use by {@link SyntheticImages} into the cache: a fixed spec, layout and size, so
+     * every machine gets the same data without downloading anything. {@code version} changes whenever the generated
+     * content would, so an older copy in a cache is regenerated rather than used.
+     */
+    public record Generated(String name, String layout, SyntheticImages.Spec spec, int perClassTrain, int perClassTest, int version) {
+        public List<String> classNames() { return SyntheticImages.segmentationClassNames(spec.classes()); }
+
+        public int trainImages() { return perClassTrain * spec.classes(); }
+
+        public int testImages() { return perClassTest * spec.classes(); }
+
+        /** What the cache's completion marker records: a copy made with other settings is not this dataset. */
+        public String fingerprint() {
+            return name + " v" + version + ": " + layout + ", " + spec.height() + "x" + spec.width() + ", " + spec.classes()
+                    + " classes " + classNames() + ", seed " + spec.seed() + ", " + trainImages() + " train / " + testImages() + " test images";
+        }
+    }
+
+    /**
+     * {@code shapes-segmentation}: 64x64 RGB images of 1–3 circles, squares and triangles on textured backgrounds,
+     * with masks of 4 classes (background + 3 shapes); 3,000 training and 500 test pairs, seed 2015.
+     */
+    public static final Generated SHAPES_SEGMENTATION = new Generated("shapes-segmentation", "segmentation",
+            new SyntheticImages.Spec(4, 64, 64, 2015), 750, 125, 1);
+
+    public static final Map<String, Generated> GENERATED = Map.of(SHAPES_SEGMENTATION.name(), SHAPES_SEGMENTATION);
+
+    /** The generated dataset of a built-in name such as {@code shapes-segmentation:train}, or null for a downloaded one. */
+    public static Generated generatedOf(String builtInName) {
+        int colon = builtInName.indexOf(':');
+        return GENERATED.get(colon < 0 ? builtInName : builtInName.substring(0, colon));
+    }
+
     /** The dataset of a built-in name such as {@code fashion-mnist:train}. */
     public static Dataset datasetOf(String builtInName) {
         Dataset d = BY_NAME.get(builtInName.substring(0, builtInName.indexOf(':')));

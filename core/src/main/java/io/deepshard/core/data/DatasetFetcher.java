@@ -59,8 +59,13 @@ public final class DatasetFetcher {
 
     public Path cacheRoot() { return cacheRoot; }
 
-    /** The images/labels files of a built-in split such as {@code fashion-mnist:test}, fetching them if needed. */
+    /**
+     * The images/labels files of a built-in split such as {@code fashion-mnist:test}, fetching them if needed; for a
+     * generated dataset ({@code shapes-segmentation:train}) the split's folder, generated on first use.
+     */
     public Path[] split(String builtInName) {
+        BuiltInDatasets.Generated g = BuiltInDatasets.generatedOf(builtInName);
+        if (g != null) return new Path[] {ensure(g).resolve(builtInName.endsWith(":train") ? "train" : "test")};
         Dataset d = BuiltInDatasets.datasetOf(builtInName);
         Path dir = ensure(d);
         boolean train = builtInName.endsWith(":train");
@@ -106,6 +111,44 @@ public final class DatasetFetcher {
         throw new IllegalStateException("cannot fetch dataset " + d.name() + ": missing "
                 + missing.stream().map(IdxFile::name).toList() + "\n  tried:\n    " + String.join("\n    ", tried)
                 + "\n  Put the files (raw or .gz) into " + dir + " by hand, or set DEEPSHARD_DATA_DIR to a folder that has them.");
+    }
+
+    /**
+     * Ensures the generated dataset {@code g} is complete in the cache (a marker records what was generated) and returns
+     * its directory. It is generated into a temporary sibling and renamed into place, so a reader never sees half of it.
+     */
+    public synchronized Path ensure(BuiltInDatasets.Generated g) {
+        Path dir = cacheRoot.resolve(g.name()), marker = dir.resolve(".complete");
+        try {
+            if (Files.isRegularFile(marker) && Files.readString(marker).equals(g.fingerprint())) return dir;
+            Files.createDirectories(cacheRoot);
+            log.accept("generating " + g.fingerprint() + " into " + dir + " (first use)");
+            long t0 = System.nanoTime();
+            Path tmp = Files.createTempDirectory(cacheRoot, "." + g.name() + ".tmp-");
+            try {
+                SyntheticImages.write(new org.apache.hadoop.conf.Configuration(), tmp.toString(), g.layout(), g.spec(),
+                        g.perClassTrain(), g.perClassTest());
+                Files.writeString(tmp.resolve(".complete"), g.fingerprint());
+                if (Files.exists(dir)) deleteTree(dir); // an older version, or left incomplete
+                try {
+                    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) { // another process may have just finished the same
+                    if (!(Files.isRegularFile(marker) && Files.readString(marker).equals(g.fingerprint()))) throw e;
+                }
+            } finally {
+                if (Files.exists(tmp)) deleteTree(tmp);
+            }
+            log.accept(String.format(java.util.Locale.ROOT, "dataset %s ready in %s (%.1f s)", g.name(), dir, (System.nanoTime() - t0) / 1e9));
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot generate dataset " + g.name() + " into " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
     }
 
     private Path done(Dataset d, Path dir) {

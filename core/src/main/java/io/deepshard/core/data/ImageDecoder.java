@@ -23,7 +23,8 @@ import java.util.Locale;
  *
  * <p>Resizing ({@code data.resize}): {@code stretch} scales to exactly H×W; {@code center-crop} scales the shorter
  * side to fit and crops the centre; {@code pad} scales the longer side to fit and pads with black; {@code none}
- * accepts only images of exactly H×W. Bilinear interpolation.
+ * accepts only images of exactly H×W. Bilinear interpolation; segmentation masks ({@link #decodePair}) get the same
+ * geometry with nearest-neighbour sampling.
  */
 public final class ImageDecoder implements Serializable {
     public static final List<String> RESIZE_MODES = List.of("stretch", "center-crop", "pad", "none");
@@ -114,31 +115,123 @@ public final class ImageDecoder implements Serializable {
         }
     }
 
+    /** Where a source image of {@code sw x sh} lands: its rectangle (sx, sy, cw, ch) drawn onto (dx, dy, dw, dh). */
+    private record Placement(int sx, int sy, int cw, int ch, int dx, int dy, int dw, int dh) {}
+
+    private Placement placement(int sw, int sh) {
+        switch (resize) {
+            case "center-crop" -> {
+                double scale = Math.max((double) width / sw, (double) height / sh);
+                int cw = (int) Math.round(width / scale), ch = (int) Math.round(height / scale);
+                return new Placement((sw - cw) / 2, (sh - ch) / 2, cw, ch, 0, 0, width, height);
+            }
+            case "pad" -> {
+                double scale = Math.min((double) width / sw, (double) height / sh);
+                int dw = (int) Math.round(sw * scale), dh = (int) Math.round(sh * scale);
+                return new Placement(0, 0, sw, sh, (width - dw) / 2, (height - dh) / 2, dw, dh);
+            }
+            default -> { return new Placement(0, 0, sw, sh, 0, 0, width, height); } // stretch, or none at the right size
+        }
+    }
+
     private BufferedImage render(BufferedImage src) {
         int type = channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_3BYTE_BGR;
         BufferedImage dst = new BufferedImage(width, height, type);
         Graphics2D g = dst.createGraphics();
         try {
             g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-            int sw = src.getWidth(), sh = src.getHeight();
+            Placement p = placement(src.getWidth(), src.getHeight());
             switch (resize) {
-                case "center-crop" -> {
-                    double scale = Math.max((double) width / sw, (double) height / sh);
-                    int cw = (int) Math.round(width / scale), ch = (int) Math.round(height / scale);
-                    int x0 = (sw - cw) / 2, y0 = (sh - ch) / 2;
-                    g.drawImage(src, 0, 0, width, height, x0, y0, x0 + cw, y0 + ch, null);
-                }
-                case "pad" -> {
-                    double scale = Math.min((double) width / sw, (double) height / sh);
-                    int dw = (int) Math.round(sw * scale), dh = (int) Math.round(sh * scale);
-                    g.drawImage(src, (width - dw) / 2, (height - dh) / 2, dw, dh, null); // background stays black
-                }
-                default -> g.drawImage(src, 0, 0, width, height, null); // stretch, or none at the right size
+                case "center-crop" -> g.drawImage(src, 0, 0, width, height, p.sx(), p.sy(), p.sx() + p.cw(), p.sy() + p.ch(), null);
+                case "pad" -> g.drawImage(src, p.dx(), p.dy(), p.dw(), p.dh(), null); // background stays black
+                default -> g.drawImage(src, 0, 0, width, height, null);
             }
         } finally {
             g.dispose();
         }
         return dst;
+    }
+
+    /** A segmentation pair at this decoder's size: CHW pixels and one class id per pixel (row-major). */
+    public record Pair(byte[] pixels, byte[] mask) {}
+
+    /**
+     * Decodes an image and its mask ({@code maskName} names the mask file in messages). The mask must be a
+     * single-channel image (8-bit grey or palette PNG; RGB only when R = G = B) of the image's size whose pixel values
+     * are class ids below {@code numClasses}. It is resized with the image's geometry ({@code data.resize}) by nearest
+     * neighbour, so class ids are never interpolated; padding is background (0).
+     */
+    public Pair decodePair(byte[] image, byte[] mask, String maskName, int numClasses) throws BadRecordException {
+        if (image.length == 0) throw new BadRecordException(BadRecord.Reason.EMPTY_FILE, "the file is empty (0 bytes)");
+        BufferedImage src = read(image);
+        if (resize.equals("none") && (src.getWidth() != width || src.getHeight() != height)) {
+            throw new BadRecordException(BadRecord.Reason.SIZE_MISMATCH, "image is " + src.getHeight() + "x" + src.getWidth()
+                    + " (HxW), expected " + height + "x" + width + " (set data.resize to stretch, center-crop or pad to resize)");
+        }
+        String m = "mask " + maskName + ": ";
+        if (mask.length == 0) throw new BadRecordException(BadRecord.Reason.EMPTY_FILE, m + "the file is empty (0 bytes)");
+        BufferedImage msk;
+        try {
+            msk = read(mask);
+        } catch (BadRecordException e) {
+            throw new BadRecordException(e.reason(), m + e.getMessage());
+        }
+        if (msk.getWidth() != src.getWidth() || msk.getHeight() != src.getHeight()) {
+            throw new BadRecordException(BadRecord.Reason.SIZE_MISMATCH, m + "mask is " + msk.getHeight() + "x" + msk.getWidth()
+                    + " (HxW) but its image is " + src.getHeight() + "x" + src.getWidth());
+        }
+        int[] ids = classIds(msk, m, numClasses);
+        return new Pair(toChw(render(src)), resizeMask(ids, msk.getWidth(), msk.getHeight()));
+    }
+
+    /** The mask's class ids, row-major; rejects colour masks and values of {@code numClasses} or more. */
+    static int[] classIds(BufferedImage msk, String m, int numClasses) throws BadRecordException {
+        var raster = msk.getRaster();
+        int w = msk.getWidth(), h = msk.getHeight(), bands = raster.getNumBands();
+        boolean indexed = msk.getColorModel() instanceof java.awt.image.IndexColorModel;
+        int colourBands = indexed ? 1 : msk.getColorModel().getNumColorComponents();
+        if (colourBands != 1 && colourBands != 3) {
+            throw new BadRecordException(BadRecord.Reason.WRONG_CHANNELS, m + "has " + bands + " channels; a mask must be a "
+                    + "single-channel (8-bit grey or palette) image whose pixel values are class ids");
+        }
+        int[] ids = raster.getSamples(0, 0, w, h, 0, new int[w * h]); // grey value or palette index (alpha ignored)
+        if (colourBands == 3) {
+            int[] g = raster.getSamples(0, 0, w, h, 1, new int[w * h]), b = raster.getSamples(0, 0, w, h, 2, new int[w * h]);
+            for (int i = 0; i < ids.length; i++) {
+                if (g[i] != ids[i] || b[i] != ids[i]) {
+                    throw new BadRecordException(BadRecord.Reason.WRONG_CHANNELS, m + "is a colour image and pixel (x=" + i % w
+                            + ", y=" + i / w + ") is RGB (" + ids[i] + ", " + g[i] + ", " + b[i] + "); a mask must be a single-channel "
+                            + "(8-bit grey or palette) image whose pixel values are class ids");
+                }
+            }
+        }
+        int bad = 0, first = -1;
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] >= numClasses) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        if (bad > 0) {
+            throw new BadRecordException(BadRecord.Reason.MASK_VALUE_OUT_OF_RANGE, m + "pixel (x=" + first % w + ", y=" + first / w
+                    + ") has value " + ids[first] + ", but class ids must be 0.." + (numClasses - 1) + " (data.numClasses = " + numClasses
+                    + ", background included)" + (bad > 1 ? "; " + bad + " pixels are out of range" : ""));
+        }
+        return ids;
+    }
+
+    /** Nearest-neighbour resampling of a {@code sw x sh} class-id map with the image's placement; 0 outside it. */
+    byte[] resizeMask(int[] ids, int sw, int sh) {
+        Placement p = placement(sw, sh);
+        byte[] out = new byte[width * height];
+        for (int y = p.dy(); y < p.dy() + p.dh(); y++) {
+            int syy = Math.min(p.sy() + p.ch() - 1, p.sy() + (int) Math.floor((y - p.dy() + 0.5) * p.ch() / p.dh()));
+            for (int x = p.dx(); x < p.dx() + p.dw(); x++) {
+                int sxx = Math.min(p.sx() + p.cw() - 1, p.sx() + (int) Math.floor((x - p.dx() + 0.5) * p.cw() / p.dw()));
+                out[y * width + x] = (byte) ids[syy * sw + sxx];
+            }
+        }
+        return out;
     }
 
     private byte[] toChw(BufferedImage img) {

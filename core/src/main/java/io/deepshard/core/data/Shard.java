@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * One worker's examples for one epoch, in training order, stored compactly (one byte array for all pixels) so that a
- * round can cut its mini-batches by index without re-reading or re-shuffling anything.
+ * round can cut its mini-batches by index without re-reading or re-shuffling anything. Segmentation shards also
+ * pack the per-pixel class masks ({@code height*width} bytes per example).
  */
 public final class Shard implements Serializable {
     private final int partition;
@@ -18,10 +19,20 @@ public final class Shard implements Serializable {
     private final byte[] pixels;   // one of pixels / values
     private final float[] values;
     private final int exampleSize;
+    private final byte[] masks;    // null unless segmentation
+    private final int height;      // mask height and width (0 without masks)
+    private final int width;
 
     public Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize) {
+        this(partition, ids, labels, pixels, values, exampleSize, null, 0, 0);
+    }
+
+    public Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize,
+                 byte[] masks, int height, int width) {
         long len = pixels != null ? pixels.length : values.length;
-        if (ids.length != labels.length || (long) ids.length * exampleSize != len || (pixels == null) == (values == null)) {
+        if (ids.length != labels.length || (long) ids.length * exampleSize != len || (pixels == null) == (values == null)
+                || masks != null && ((long) ids.length * height * width != masks.length || height * width == 0
+                        || exampleSize % (height * width) != 0)) {
             throw new IllegalArgumentException("inconsistent shard arrays");
         }
         this.partition = partition;
@@ -30,28 +41,55 @@ public final class Shard implements Serializable {
         this.pixels = pixels;
         this.values = values;
         this.exampleSize = exampleSize;
+        this.masks = masks;
+        this.height = masks == null ? 0 : height;
+        this.width = masks == null ? 0 : width;
     }
 
-    /** Packs records (already in training order); every record must have {@code exampleSize} values, all of one kind. */
+    /** Packs classification records (already in training order); every record must have {@code exampleSize} values, all of one kind. */
     public static Shard of(int partition, List<ImageRecord> records, int exampleSize) {
+        return of(partition, records, exampleSize, 0, 0);
+    }
+
+    /**
+     * Packs records of shape {@code [channels, height, width]} (already in training order); records with masks
+     * (segmentation) need the shape to lay their labels out as images.
+     */
+    public static Shard of(int partition, List<ImageRecord> records, int[] inputShape) {
+        return of(partition, records, inputShape[0] * inputShape[1] * inputShape[2], inputShape[1], inputShape[2]);
+    }
+
+    private static Shard of(int partition, List<ImageRecord> records, int exampleSize, int height, int width) {
         int n = records.size();
         long[] ids = new long[n];
         int[] labels = new int[n];
         boolean floats = n > 0 && records.get(0).isFloat();
+        boolean masked = n > 0 && records.get(0).hasMask();
+        if (masked && height * width == 0) {
+            throw new IllegalArgumentException("segmentation records need the image shape to be packed (Shard.of with inputShape)");
+        }
+        int plane = height * width;
         byte[] px = floats ? null : new byte[Math.multiplyExact(n, exampleSize)];
         float[] fv = floats ? new float[Math.multiplyExact(n, exampleSize)] : null;
+        byte[] mk = masked ? new byte[Math.multiplyExact(n, plane)] : null;
         for (int i = 0; i < n; i++) {
             ImageRecord r = records.get(i);
             if (r.size() != exampleSize || r.isFloat() != floats) {
                 throw new DataFormatException("record " + r.id() + " has " + r.size() + (r.isFloat() ? " float" : " byte")
                         + " values, expected " + exampleSize + (floats ? " float" : " byte") + " values (data.inputShape)");
             }
+            if (r.hasMask() != masked || masked && r.mask().length != plane) {
+                throw new DataFormatException("record " + r.id() + (r.hasMask() ? " has a mask of " + r.mask().length + " pixels" : " has no mask")
+                        + ", expected " + (masked ? "a mask of " + height + "x" + width + " = " + plane + " pixels" : "no mask")
+                        + ": segmentation and classification records cannot be mixed");
+            }
             ids[i] = r.id();
             labels[i] = r.label();
             if (floats) System.arraycopy(r.values(), 0, fv, i * exampleSize, exampleSize);
             else System.arraycopy(r.pixels(), 0, px, i * exampleSize, exampleSize);
+            if (masked) System.arraycopy(r.mask(), 0, mk, i * plane, plane);
         }
-        return new Shard(partition, ids, labels, px, fv, exampleSize);
+        return new Shard(partition, ids, labels, px, fv, exampleSize, mk, height, width);
     }
 
     public int partition() { return partition; }
@@ -59,15 +97,41 @@ public final class Shard implements Serializable {
     public long id(int i) { return ids[i]; }
     public int label(int i) { return labels[i]; }
     public int exampleSize() { return exampleSize; }
+    public boolean hasMasks() { return masks != null; }
+    /** Pixels per mask ({@code height*width}); 0 without masks. */
+    public int maskSize() { return height * width; }
 
-    /** Examples {@code [from, to)} as a normalized DL4J mini-batch: features [n, C*H*W], one-hot labels [n, classes]. */
+    /** The class id of pixel {@code p} (row-major) of example {@code i}'s mask. */
+    public int maskValue(int i, int p) { return masks[i * maskSize() + p] & 0xFF; }
+
+    /**
+     * Examples {@code [from, to)} as a normalized DL4J mini-batch: features [n, C*H*W]; labels one-hot [n, classes],
+     * or for segmentation one-hot per pixel [n, classes, H, W] (NCHW, the shape of a {@code CnnLossLayer}'s output).
+     */
     public DataSet batch(int from, int to, Normalizer normalizer, int numClasses) {
         int n = to - from;
         float[] f = new float[n * exampleSize];
         if (values != null) normalizer.apply(values, from * exampleSize, f, 0, n, exampleSize);
         else normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
+        var features = Nd4j.create(f, new long[] {n, exampleSize}, 'c');
+        if (masks != null) {
+            int plane = maskSize();
+            float[] y = new float[Math.multiplyExact(n * numClasses, plane)];
+            for (int i = 0; i < n; i++) {
+                int src = (from + i) * plane, dst = i * numClasses * plane;
+                for (int p = 0; p < plane; p++) {
+                    int k = masks[src + p] & 0xFF;
+                    if (k >= numClasses) {
+                        throw new DataFormatException("record " + ids[from + i] + ": mask pixel (x=" + p % width + ", y=" + p / width
+                                + ") is " + k + ", outside [0, " + numClasses + ")");
+                    }
+                    y[dst + k * plane + p] = 1f;
+                }
+            }
+            return new DataSet(features, Nd4j.create(y, new long[] {n, numClasses, height, width}, 'c'));
+        }
         float[] y = new float[n * numClasses];
         for (int i = 0; i < n; i++) y[i * numClasses + labels[from + i]] = 1f;
-        return new DataSet(Nd4j.create(f, new long[] {n, exampleSize}, 'c'), Nd4j.create(y, new long[] {n, numClasses}, 'c'));
+        return new DataSet(features, Nd4j.create(y, new long[] {n, numClasses}, 'c'));
     }
 }

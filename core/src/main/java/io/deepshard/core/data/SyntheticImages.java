@@ -43,7 +43,8 @@ import java.util.SplittableRandom;
  * </ul>
  * Layouts: {@code imagenet} ({@code train/n9000000k/n9000000k_i.JPEG}, {@code val/...}), {@code caltech}
  * ({@code 00k.name/00k_i.jpg}, one tree), {@code split} ({@code train/name/i.png}, {@code test/name/i.png}),
- * {@code segmentation} ({@code train/images/i.png} + {@code train/masks/i.png}, {@code test/...}).
+ * {@code segmentation} ({@code train/images/i.png} + {@code train/masks/i.png}, {@code test/...}, and the class names,
+ * background first, in {@code classes.txt}).
  */
 public final class SyntheticImages {
     public static final List<String> SHAPES = List.of("circle", "square", "triangle", "cross", "ring", "diamond");
@@ -66,6 +67,13 @@ public final class SyntheticImages {
             out.add(classes > SHAPES.size() ? (k < SHAPES.size() ? "warm-" : "cool-") + shape : shape);
         }
         return out;
+    }
+
+    /** The classes of segmentation data of {@code classes} classes: background (mask value 0), then the shapes. */
+    public static List<String> segmentationClassNames(int classes) {
+        var seg = new ArrayList<String>(List.of("background"));
+        seg.addAll(classNames(classes).subList(0, Math.min(classes - 1, SHAPES.size())));
+        return List.copyOf(seg);
     }
 
     /** The classification image {@code index} of class {@code label}. */
@@ -121,8 +129,10 @@ public final class SyntheticImages {
                             write(fs, new Path(root, split + "/masks/" + String.format("%05d.png", i)), s.mask(), "png");
                         }
                     }
-                    var seg = new ArrayList<String>(List.of("background"));
-                    seg.addAll(names.subList(0, Math.min(spec.classes() - 1, SHAPES.size())));
+                    List<String> seg = segmentationClassNames(spec.classes());
+                    try (OutputStream out = fs.create(new Path(root, SegmentationListing.CLASSES_FILE), true)) { // mask value k = line k
+                        out.write((String.join("\n", seg) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                    }
                     return new Written(root.toString(), seg, n, m, List.of("train", "test"));
                 }
                 case "imagenet", "split", "caltech" -> {

@@ -3,33 +3,60 @@ package io.deepshard.core.train;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.transform.Normalizer;
 
 import java.io.Serializable;
 
-/** Mergeable classification statistics: cross-entropy, accuracy, confusion matrix (rows = true class). */
+/**
+ * Mergeable evaluation statistics: cross-entropy, accuracy, confusion matrix (rows = true class).
+ *
+ * <p>For segmentation ({@link #isPerPixel()}) every pixel counts as one prediction: {@link #accuracy()} is the pixel
+ * accuracy, {@link #loss()} the mean per-pixel cross-entropy and {@link #confusion()} counts pixels. From the
+ * confusion matrix come per-class IoU (Jaccard: TP / (TP + FP + FN)) and Dice (2TP / (2TP + FP + FN)); a class absent
+ * from both the truth and the predictions has neither (NaN) and is left out of {@link #meanIoU()} and
+ * {@link #meanDice()}, so the mean is over the classes present in the truth or the prediction.
+ */
 public final class EvalStats implements Serializable {
+    /** Segmentation evaluation batches hold at most this many pixels (the network's activations scale with it). */
+    static final int MAX_BATCH_PIXELS = 1 << 18;
+
     private final int numClasses;
+    private boolean perPixel;      // adopted from the other side when merging into empty statistics
     private final long[] confusion;
     private double lossSum;
     private long count;
 
-    public EvalStats(int numClasses) {
+    public EvalStats(int numClasses) { this(numClasses, false); }
+
+    public EvalStats(int numClasses, boolean perPixel) {
         this.numClasses = numClasses;
+        this.perPixel = perPixel;
         this.confusion = new long[numClasses * numClasses];
     }
 
-    /** Evaluates {@code net} (inference mode) on every example of {@code shard}, {@code batchSize} at a time. */
+    /**
+     * Evaluates {@code net} (inference mode) on every example of {@code shard}, {@code batchSize} at a time (fewer for
+     * segmentation, so a batch holds at most {@value #MAX_BATCH_PIXELS} pixels). Shards with masks are evaluated per pixel.
+     */
     public static EvalStats of(ComputationGraph net, Shard shard, Normalizer normalizer, int numClasses, int batchSize) {
-        EvalStats stats = new EvalStats(numClasses);
-        for (int from = 0; from < shard.size(); from += batchSize) {
-            int to = Math.min(shard.size(), from + batchSize);
+        EvalStats stats = new EvalStats(numClasses, shard.hasMasks());
+        int plane = shard.maskSize();
+        int b = shard.hasMasks() ? Math.max(1, Math.min(batchSize, MAX_BATCH_PIXELS / plane)) : batchSize;
+        for (int from = 0; from < shard.size(); from += b) {
+            int to = Math.min(shard.size(), from + b);
             DataSet batch = shard.batch(from, to, normalizer, numClasses);
             INDArray out = net.output(false, batch.getFeatures())[0];
-            int[] labels = new int[to - from];
-            for (int i = from; i < to; i++) labels[i - from] = shard.label(i);
-            stats.add(out.toFloatMatrix(), labels);
+            if (shard.hasMasks()) {
+                int[] truth = new int[(to - from) * plane];
+                for (int i = from; i < to; i++) for (int p = 0; p < plane; p++) truth[(i - from) * plane + p] = shard.maskValue(i, p);
+                stats.addPixels(Nd4j.toFlattened('c', out).toFloatVector(), truth, plane);
+            } else {
+                int[] labels = new int[to - from];
+                for (int i = from; i < to; i++) labels[i - from] = shard.label(i);
+                stats.add(out.toFloatMatrix(), labels);
+            }
         }
         return stats;
     }
@@ -47,21 +74,93 @@ public final class EvalStats implements Serializable {
         return this;
     }
 
+    /**
+     * Adds per-pixel class probabilities {@code [n, classes, H, W]} (flat, C order; {@code plane} = H*W) with the true
+     * class of every pixel ({@code n*plane} ids, example by example, row-major).
+     */
+    public EvalStats addPixels(float[] probs, int[] truth, int plane) {
+        int n = truth.length / plane;
+        if ((long) n * plane != truth.length || (long) n * numClasses * plane != probs.length) {
+            throw new IllegalArgumentException("probabilities of length " + probs.length + " do not match " + truth.length
+                    + " labels of " + plane + " pixels per example and " + numClasses + " classes");
+        }
+        for (int i = 0; i < n; i++) {
+            int base = i * numClasses * plane;
+            for (int p = 0; p < plane; p++) {
+                int best = 0;
+                float bestP = probs[base + p];
+                for (int k = 1; k < numClasses; k++) {
+                    float v = probs[base + k * plane + p];
+                    if (v > bestP) { bestP = v; best = k; }
+                }
+                int t = truth[i * plane + p];
+                confusion[t * numClasses + best]++;
+                lossSum += -Math.log(Math.max(probs[base + t * plane + p], 1e-12));
+            }
+        }
+        count += truth.length;
+        return this;
+    }
+
+    /** Adds {@code o} into these statistics; empty statistics (of an empty shard) merge with either kind. */
     public EvalStats merge(EvalStats o) {
+        if (o.count == 0 && o.numClasses == numClasses) return this;
+        if (count == 0) perPixel = o.perPixel;
+        if (o.numClasses != numClasses || o.perPixel != perPixel) {
+            throw new IllegalArgumentException("cannot merge statistics of " + o.numClasses + (o.perPixel ? " per-pixel" : "")
+                    + " classes into " + numClasses + (perPixel ? " per-pixel" : ""));
+        }
         for (int i = 0; i < confusion.length; i++) confusion[i] += o.confusion[i];
         lossSum += o.lossSum;
         count += o.count;
         return this;
     }
 
+    public int numClasses() { return numClasses; }
+
+    /** True for segmentation: counts, accuracy, loss and the confusion matrix are per pixel. */
+    public boolean isPerPixel() { return perPixel; }
+
+    /** Predictions counted: examples, or pixels for segmentation. */
     public long count() { return count; }
 
     public double loss() { return count == 0 ? Double.NaN : lossSum / count; }
 
+    /** Fraction of correct predictions (segmentation: pixel accuracy). */
     public double accuracy() {
         long correct = 0;
         for (int k = 0; k < numClasses; k++) correct += confusion[k * numClasses + k];
         return count == 0 ? Double.NaN : (double) correct / count;
+    }
+
+    /** Intersection over union of class {@code k}: TP / (TP + FP + FN); NaN when k is in neither truth nor prediction. */
+    public double iou(int k) {
+        long tp = confusion[k * numClasses + k], union = truthCount(k) + predictedCount(k) - tp;
+        return union == 0 ? Double.NaN : (double) tp / union;
+    }
+
+    /** Dice (F1) of class {@code k}: 2TP / (2TP + FP + FN); NaN when k is in neither truth nor prediction. */
+    public double dice(int k) {
+        long tp = confusion[k * numClasses + k], both = truthCount(k) + predictedCount(k);
+        return both == 0 ? Double.NaN : 2.0 * tp / both;
+    }
+
+    /** Mean of {@link #iou} over the classes present in the truth or the prediction. */
+    public double meanIoU() { return meanOver(this::iou); }
+
+    /** Mean of {@link #dice} over the classes present in the truth or the prediction. */
+    public double meanDice() { return meanOver(this::dice); }
+
+    public double[] perClassIoU() {
+        double[] out = new double[numClasses];
+        for (int k = 0; k < numClasses; k++) out[k] = iou(k);
+        return out;
+    }
+
+    public double[] perClassDice() {
+        double[] out = new double[numClasses];
+        for (int k = 0; k < numClasses; k++) out[k] = dice(k);
+        return out;
     }
 
     /** confusion[trueClass][predictedClass]. */
@@ -69,5 +168,27 @@ public final class EvalStats implements Serializable {
         long[][] m = new long[numClasses][numClasses];
         for (int t = 0; t < numClasses; t++) System.arraycopy(confusion, t * numClasses, m[t], 0, numClasses);
         return m;
+    }
+
+    private long truthCount(int k) {
+        long s = 0;
+        for (int p = 0; p < numClasses; p++) s += confusion[k * numClasses + p];
+        return s;
+    }
+
+    private long predictedCount(int k) {
+        long s = 0;
+        for (int t = 0; t < numClasses; t++) s += confusion[t * numClasses + k];
+        return s;
+    }
+
+    private double meanOver(java.util.function.IntToDoubleFunction perClass) {
+        double sum = 0;
+        int n = 0;
+        for (int k = 0; k < numClasses; k++) {
+            double v = perClass.applyAsDouble(k);
+            if (!Double.isNaN(v)) { sum += v; n++; }
+        }
+        return n == 0 ? Double.NaN : sum / n;
     }
 }

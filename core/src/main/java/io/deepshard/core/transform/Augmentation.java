@@ -9,6 +9,11 @@ import java.util.SplittableRandom;
 /**
  * One random image augmentation on 8-bit CHW arrays. Shapes and labels never change. Randomness comes from the
  * {@link SplittableRandom} the caller seeds per (seed, epoch, record id) — see {@link Augmenter}.
+ *
+ * <p>Segmentation: {@link #apply(byte[], byte[], int, int, int, SplittableRandom)} transforms an image and its class
+ * mask with the same random draws. Geometric augmentations (translate, crop, flip, rotate, scale) move the mask
+ * exactly as the image but never interpolate class ids: nearest neighbour, background (0) where nothing comes in, as
+ * the image gets zeros. Photometric ones (colour and PCA noise) leave the mask as it is.
  */
 public sealed interface Augmentation extends Serializable {
     List<String> TYPES = List.of("translate", "crop", "flip", "rotate", "scale", "colorNoise", "pcaNoise");
@@ -16,10 +21,23 @@ public sealed interface Augmentation extends Serializable {
     /** Returns the augmented image (may be {@code src} itself when nothing changes). */
     byte[] apply(byte[] src, int channels, int height, int width, SplittableRandom rng);
 
+    /**
+     * Augments an image and its mask ({@code height*width} class ids) alike; returns {image, mask}. The image part
+     * equals {@link #apply(byte[], int, int, int, SplittableRandom)} with the same random stream.
+     */
+    default byte[][] apply(byte[] image, byte[] mask, int channels, int height, int width, SplittableRandom rng) {
+        return new byte[][] {apply(image, channels, height, width, rng), mask}; // photometric: the mask stays
+    }
+
     /** Random shift by up to {@code pixels} in x and y (zeros shifted in). */
     record Translate(int pixels) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
             return shift(src, c, h, w, rng.nextInt(-pixels, pixels + 1), rng.nextInt(-pixels, pixels + 1));
+        }
+
+        @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
+            int dx = rng.nextInt(-pixels, pixels + 1), dy = rng.nextInt(-pixels, pixels + 1);
+            return new byte[][] {shift(image, c, h, w, dx, dy), shift(mask, 1, h, w, dx, dy)};
         }
     }
 
@@ -31,12 +49,25 @@ public sealed interface Augmentation extends Serializable {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
             return shift(src, c, h, w, rng.nextInt(-padding, padding + 1), rng.nextInt(-padding, padding + 1));
         }
+
+        @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
+            int dx = rng.nextInt(-padding, padding + 1), dy = rng.nextInt(-padding, padding + 1);
+            return new byte[][] {shift(image, c, h, w, dx, dy), shift(mask, 1, h, w, dx, dy)};
+        }
     }
 
     /** Horizontal mirror with probability {@code probability}. */
     record Flip(double probability) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
-            if (rng.nextDouble() >= probability) return src;
+            return rng.nextDouble() >= probability ? src : mirror(src, c, h, w);
+        }
+
+        @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
+            if (rng.nextDouble() >= probability) return new byte[][] {image, mask};
+            return new byte[][] {mirror(image, c, h, w), mirror(mask, 1, h, w)};
+        }
+
+        private static byte[] mirror(byte[] src, int c, int h, int w) {
             byte[] out = new byte[src.length];
             for (int ch = 0; ch < c; ch++) {
                 for (int y = 0; y < h; y++) {
@@ -52,7 +83,13 @@ public sealed interface Augmentation extends Serializable {
     record Rotate(double degrees) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
             double a = Math.toRadians(rng.nextDouble(-degrees, degrees));
-            return warp(src, c, h, w, Math.cos(a), -Math.sin(a), Math.sin(a), Math.cos(a));
+            return warp(src, c, h, w, Math.cos(a), -Math.sin(a), Math.sin(a), Math.cos(a), false);
+        }
+
+        @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
+            double a = Math.toRadians(rng.nextDouble(-degrees, degrees));
+            return new byte[][] {warp(image, c, h, w, Math.cos(a), -Math.sin(a), Math.sin(a), Math.cos(a), false),
+                    warp(mask, 1, h, w, Math.cos(a), -Math.sin(a), Math.sin(a), Math.cos(a), true)};
         }
     }
 
@@ -60,7 +97,12 @@ public sealed interface Augmentation extends Serializable {
     record Scale(double min, double max) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
             double s = min == max ? min : rng.nextDouble(min, max);
-            return warp(src, c, h, w, 1 / s, 0, 0, 1 / s);
+            return warp(src, c, h, w, 1 / s, 0, 0, 1 / s, false);
+        }
+
+        @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
+            double s = min == max ? min : rng.nextDouble(min, max);
+            return new byte[][] {warp(image, c, h, w, 1 / s, 0, 0, 1 / s, false), warp(mask, 1, h, w, 1 / s, 0, 0, 1 / s, true)};
         }
     }
 
@@ -113,13 +155,21 @@ public sealed interface Augmentation extends Serializable {
         return out;
     }
 
-    /** Output pixel p samples the source at centre + M·(p − centre), M = [[m00, m01], [m10, m11]]. */
-    private static byte[] warp(byte[] src, int c, int h, int w, double m00, double m01, double m10, double m11) {
+    /**
+     * Output pixel p samples the source at centre + M·(p − centre), M = [[m00, m01], [m10, m11]]: bilinear, or the
+     * nearest source pixel ({@code nearest}, for class masks).
+     */
+    private static byte[] warp(byte[] src, int c, int h, int w, double m00, double m01, double m10, double m11, boolean nearest) {
         byte[] out = new byte[src.length];
         double cx = (w - 1) / 2.0, cy = (h - 1) / 2.0;
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
                 double sx = cx + m00 * (x - cx) + m01 * (y - cy), sy = cy + m10 * (x - cx) + m11 * (y - cy);
+                if (nearest) {
+                    int nx = (int) Math.floor(sx + 0.5), ny = (int) Math.floor(sy + 0.5);
+                    for (int ch = 0; ch < c; ch++) out[ch * h * w + y * w + x] = (byte) px(src, ch * h * w, w, h, nx, ny);
+                    continue;
+                }
                 int x0 = (int) Math.floor(sx), y0 = (int) Math.floor(sy);
                 double fx = sx - x0, fy = sy - y0;
                 for (int ch = 0; ch < c; ch++) {

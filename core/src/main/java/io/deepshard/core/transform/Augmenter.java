@@ -9,7 +9,8 @@ import java.util.SplittableRandom;
 /**
  * A chain of augmentations ({@code data.augment}) applied to training records only. Record {@code id} in
  * {@code epoch} always gets the same result (its random stream is a function of seed, epoch and id), so an epoch is
- * reproducible — also after a task retry or resume — and two epochs differ. Labels and shapes are preserved.
+ * reproducible — also after a task retry or resume — and two epochs differ. Labels and shapes are preserved; a
+ * segmentation record's mask is transformed with its image (see {@link Augmentation}).
  */
 public record Augmenter(List<Augmentation> steps, long seed, int channels, int height, int width) implements Serializable {
 
@@ -28,6 +29,12 @@ public record Augmenter(List<Augmentation> steps, long seed, int channels, int h
         if (r.isFloat()) {
             throw new io.deepshard.core.data.DataFormatException("data.augment works on 8-bit images; record " + r.id()
                     + " holds float values (Parquet float arrays): remove data.augment or store the images as bytes");
+        }
+        if (r.hasMask()) { // the mask moves with the image, by the same random draws
+            SplittableRandom rng = Augmentation.rng(seed, epoch, r.id());
+            byte[][] x = {r.pixels(), r.mask()};
+            for (Augmentation a : steps) x = a.apply(x[0], x[1], channels, height, width, rng.split());
+            return new ImageRecord(r.id(), r.label(), x[0], null, x[1]);
         }
         byte[] px = apply(r.pixels(), r.id(), epoch);
         return px == r.pixels() ? r : new ImageRecord(r.id(), r.label(), px);

@@ -9,7 +9,7 @@ import java.util.List;
 /** Looks up zoo models by name and reads their options from the config ({@code model: lenet5} or a mapping). */
 public final class ModelZoo {
     public static final ObjectMapper MAPPER = new ObjectMapper();
-    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, Vgg.NAME, InceptionV1.NAME);
+    public static final List<String> NAMES = List.of(LeNet5.NAME, Mlp.NAME, ResNet.NAME, Vgg.NAME, InceptionV1.NAME, UNet.NAME);
 
     private ModelZoo() {}
 
@@ -67,6 +67,12 @@ public final class ModelZoo {
                         dropout(opts, 0.5));
             }
             case InceptionV1.NAME, InceptionV1.ALIAS -> new InceptionV1(opts.bool("small", false), dropout(opts, 0.4));
+            case UNet.NAME -> {
+                int base = opts.intValue("base", 64, b -> b >= 1 && b <= 1024, "in 1..1024: filters of the first level");
+                int depth = opts.intValue("depth", 4, d -> d >= 1 && d <= UNet.MAX_DEPTH, "in 1.." + UNet.MAX_DEPTH + ": the number of 2x2 downsamplings");
+                boolean bn = opts.bool("batchNorm", true);
+                yield new UNet(Math.max(1, Math.min(1024, base)), Math.max(1, Math.min(UNet.MAX_DEPTH, depth)), bn); // errors already recorded
+            }
             default -> {
                 parent.errors().add(v.isObject() ? path + ".name" : path, "unknown model '" + name + "' (known: "
                         + String.join(", ", NAMES) + ")");

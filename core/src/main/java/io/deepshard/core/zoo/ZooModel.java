@@ -3,6 +3,7 @@ package io.deepshard.core.zoo;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration.GraphBuilder;
 
 import java.io.Serializable;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -10,7 +11,8 @@ import java.util.Map;
  * Executors receive the recipe and build the network themselves, once.
  *
  * <p>Contract: the graph has one input named {@value #INPUT} fed with flat examples of
- * {@code channels*height*width} values in CHW order, and ends in an output layer named {@value #OUTPUT}.
+ * {@code channels*height*width} values in CHW order, and ends in an output layer named {@value #OUTPUT}: class
+ * probabilities {@code [n, classes]}, or for {@link #segmentation()} models {@code [n, classes, H, W]}.
  */
 public interface ZooModel extends Serializable {
     String INPUT = "input";
@@ -30,4 +32,13 @@ public interface ZooModel extends Serializable {
      * the config, so that the problem is reported before any network is built.
      */
     default String inputProblem(int[] inputShape) { return null; }
+
+    /**
+     * True for models that predict a class per pixel: their output is {@code [n, classes, H, W]} and they train on
+     * segmentation data (images with masks). Classifiers predict one class per image.
+     */
+    default boolean segmentation() { return false; }
+
+    /** Why this model cannot take inputs of shape {@code [C, H, W]} (empty when it can); reported as config errors. */
+    default List<String> inputShapeProblems(int[] inputShape) { return List.of(); }
 }

@@ -68,7 +68,7 @@ class ConfigLoaderTest {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(bad, "bad.yaml", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "model.varient: unknown key (did you mean 'variant'?) (known here: name, variant, dropout, activation, batchNorm)",
-                "data.train: unknown built-in dataset 'fashion-mnist:trian' (known: fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test) (did you mean 'fashion-mnist:train'?)",
+                "data.train: unknown built-in dataset 'fashion-mnist:trian' (known: fashion-mnist:train, fashion-mnist:test, mnist:train, mnist:test, shapes-segmentation:train, shapes-segmentation:test) (did you mean 'fashion-mnist:train'?)",
                 "data.inputShape: must be [channels, height, width] of positive integers, found a list [1,28]",
                 "data.numClasses: must be an integer >= 2, found 'one'",
                 "training.strategy: must be one of averaging, dl4j-paramavg, found 'horovod'",
@@ -86,7 +86,7 @@ class ConfigLoaderTest {
     void missingRequiredKeys() {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse("training: {epochs: 1}", "m.yaml", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "model: is required (one of lenet5, mlp, resnet, vgg, inception, or a mapping with name and options)",
+                "model: is required (one of lenet5, mlp, resnet, vgg, inception, unet, or a mapping with name and options)",
                 "data.train: is required (a built-in name such as fashion-mnist:train, or a URI)",
                 "data.inputShape: is required ([channels, height, width] of positive integers)",
                 "data.numClasses: is required (>= 2)");
@@ -133,6 +133,6 @@ class ConfigLoaderTest {
                         "data.train=/data/pictures.bin", "model={name: resnet99}")));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "data.train: cannot find the labels file for '/data/pictures.bin': name the images file like train-images-idx3-ubyte[.gz], or give {images: ..., labels: ...}",
-                "model.name: unknown model 'resnet99' (known: lenet5, mlp, resnet, vgg, inception)");
+                "model.name: unknown model 'resnet99' (known: lenet5, mlp, resnet, vgg, inception, unet)");
     }
 }

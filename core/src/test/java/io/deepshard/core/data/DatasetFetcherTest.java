@@ -107,4 +107,26 @@ class DatasetFetcherTest {
         assertThat(log).anyMatch(l -> l.contains("has SHA-256") && l.contains("moving it aside"));
         assertThat(cache.resolve(names[1] + ".corrupt")).exists();
     }
+
+    @Test
+    void generatedDatasetsAreMadeOnceCompletelyAndRemadeWhenTheirSpecChanges() throws Exception {
+        var small = new BuiltInDatasets.Generated("tiny-seg", "segmentation", new SyntheticImages.Spec(3, 16, 16, 7), 2, 1, 1);
+        var fetcher = new DatasetFetcher(dir.resolve("cache"), log::add, false);
+        Path root = fetcher.ensure(small);
+        assertThat(root).isEqualTo(dir.resolve("cache/tiny-seg"));
+        try (var files = Files.list(root.resolve("train/images"))) { assertThat(files.count()).isEqualTo(6); }
+        try (var files = Files.list(root.resolve("test/masks"))) { assertThat(files.count()).isEqualTo(3); }
+        assertThat(Files.readAllLines(root.resolve("classes.txt"))).containsExactly("background", "circle", "square");
+        long made = Files.getLastModifiedTime(root.resolve("train/images/00000.png")).toMillis();
+        byte[] first = Files.readAllBytes(root.resolve("train/images/00000.png"));
+        log.clear();
+        assertThat(fetcher.ensure(small)).isEqualTo(root);
+        assertThat(log).isEmpty(); // complete: used as is
+        assertThat(Files.getLastModifiedTime(root.resolve("train/images/00000.png")).toMillis()).isEqualTo(made);
+        var bigger = new BuiltInDatasets.Generated("tiny-seg", "segmentation", new SyntheticImages.Spec(3, 16, 16, 7), 3, 1, 2);
+        fetcher.ensure(bigger);
+        try (var files = Files.list(root.resolve("train/images"))) { assertThat(files.count()).isEqualTo(9); }
+        assertThat(Files.readAllBytes(root.resolve("train/images/00000.png"))).isEqualTo(first); // same seed, same image
+        try (var left = Files.list(dir.resolve("cache"))) { assertThat(left.map(p -> p.getFileName().toString())).containsExactly("tiny-seg"); }
+    }
 }

@@ -112,4 +112,45 @@ class AugmentationTest {
                 "data.augment[3].pixel: unknown key (did you mean 'pixels'?) (known here: type, pixels)",
                 "data.augment[4]: must be an augmentation name or a mapping with type, found 3");
     }
+
+    /** A mask that is the image's channel 0 divided by 50: an exact geometric move keeps the two in step. */
+    @Test
+    void geometricAugmentationsMoveTheMaskWithTheImageWithoutInterpolatingIt() {
+        int c = 2, h = 12, w = 10;
+        byte[] img = new byte[c * h * w], mask = new byte[h * w];
+        java.util.Random r = new java.util.Random(4);
+        for (int p = 0; p < h * w; p++) {
+            mask[p] = (byte) r.nextInt(4);
+            img[p] = (byte) (mask[p] * 50);
+            img[h * w + p] = (byte) r.nextInt(256);
+        }
+        for (Augmentation a : List.of(new Augmentation.Flip(1.0), new Augmentation.Translate(3), new Augmentation.Crop(2))) {
+            int seed = 0;
+            while (java.util.Arrays.equals(a.apply(img, mask, c, h, w, new SplittableRandom(seed))[1], mask)) seed++; // one that moves
+            byte[][] out = a.apply(img, mask, c, h, w, new SplittableRandom(seed));
+            assertThat(out[0]).as("%s image", a).isEqualTo(a.apply(img, c, h, w, new SplittableRandom(seed)));
+            for (int p = 0; p < h * w; p++) assertThat(out[0][p]).as("%s pixel %d", a, p).isEqualTo((byte) (out[1][p] * 50));
+        }
+        for (Augmentation a : List.of(new Augmentation.Rotate(30), new Augmentation.Scale(0.7, 1.3))) {
+            byte[][] out = a.apply(img, mask, c, h, w, new SplittableRandom(9));
+            assertThat(out[0]).isEqualTo(a.apply(img, c, h, w, new SplittableRandom(9)));
+            int agree = 0;
+            for (int p = 0; p < h * w; p++) {
+                assertThat((int) out[1][p]).isBetween(0, 3);        // only class ids, never a blend of two
+                if (Math.abs((out[0][p] & 0xFF) - out[1][p] * 50) <= 25) agree++;
+            }
+            assertThat(agree).as("%s: mask pixels on the image's class", a).isGreaterThan(h * w * 6 / 10);
+        }
+        byte[][] noise = new Augmentation.ColorNoise(0.1).apply(img, mask, c, h, w, new SplittableRandom(9));
+        assertThat(noise[1]).isSameAs(mask);
+        assertThat(noise[0]).isNotEqualTo(img);
+        // the whole chain through the Augmenter, per record and epoch as for images
+        Augmenter aug = new Augmenter(List.of(new Augmentation.Flip(0.5), new Augmentation.Translate(2)), 42, c, h, w);
+        ImageRecord rec = new ImageRecord(5, 2, img, null, mask);
+        ImageRecord e0 = aug.apply(rec, 0);
+        assertThat(e0.mask()).isEqualTo(aug.apply(rec, 0).mask()).hasSize(h * w);
+        assertThat(e0.label()).isEqualTo(2);
+        for (int p = 0; p < h * w; p++) assertThat(e0.pixels()[p]).isEqualTo((byte) (e0.mask()[p] * 50));
+        assertThat(e0.pixels()).isEqualTo(aug.apply(new ImageRecord(5, 2, img), 0).pixels()); // same draws as without a mask
+    }
 }

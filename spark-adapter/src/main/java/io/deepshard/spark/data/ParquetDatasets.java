@@ -181,6 +181,10 @@ public final class ParquetDatasets {
         String path = Fs.path(uri).toString();
         List<Integer> s = Arrays.stream(shape).boxed().toList();
         boolean floats = split.records().first().isFloat();
+        if (split.records().first().hasMask()) {
+            throw new DataFormatException("prepare writes images with one label each; the segmentation masks of "
+                    + split.description().get("root") + " would be lost: preparing segmentation data is not supported yet");
+        }
         JavaRDD<Row> rows = split.records().map(r -> RowFactory.create(r.id(), r.label(),
                 floats ? JavaConverters.asScalaBuffer(toList(r.values())).toSeq() : r.pixels(), JavaConverters.asScalaBuffer(s).toSeq()));
         spark.createDataFrame(rows, floats ? PREPARED_FLOATS : PREPARED).write().mode(SaveMode.ErrorIfExists).parquet(path);

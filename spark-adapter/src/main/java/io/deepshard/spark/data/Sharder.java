@@ -15,7 +15,8 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * Deals each epoch's examples into one {@link Shard} per worker, stratified by class ({@link StratifiedDeal}).
+ * Deals each epoch's examples into one {@link Shard} per worker, stratified by class ({@link StratifiedDeal}) — for
+ * segmentation records by their dominant non-background class, so every worker sees a similar mix of objects.
  * Once per dataset it counts the classes and gives every record its index within its class (two passes, no sort);
  * after that an epoch costs one shuffle, and executors compute every record's shard and order themselves.
  * Precondition: records arrive in id order across partitions (every Deepshard reader produces them so), which makes
@@ -27,9 +28,20 @@ public final class Sharder {
     private final long[] classCounts;
     private final long idSpace;
     private final int exampleSize;
+    private final int[] inputShape; // null: classification records only (packed by example size)
+
+    /** For records of shape {@code [C, H, W]}, with or without masks (segmentation needs the shape). */
+    public Sharder(JavaRDD<ImageRecord> records, int numClasses, int[] inputShape) {
+        this(records, numClasses, inputShape[0] * inputShape[1] * inputShape[2], inputShape.clone());
+    }
 
     public Sharder(JavaRDD<ImageRecord> records, int numClasses, int exampleSize) {
+        this(records, numClasses, exampleSize, null);
+    }
+
+    private Sharder(JavaRDD<ImageRecord> records, int numClasses, int exampleSize, int[] inputShape) {
         this.exampleSize = exampleSize;
+        this.inputShape = inputShape;
         // pass 1: class counts per input partition
         List<long[]> perPartition = records.mapPartitions(it -> {
             long[] counts = new long[numClasses + 1]; // last: largest id + 1
@@ -70,6 +82,7 @@ public final class Sharder {
     public JavaRDD<Shard> shard(BatchPlan plan, long seed, int epoch, Augmenter augmenter) {
         StratifiedDeal deal = new StratifiedDeal(classCounts, plan.workers(), seed, epoch, idSpace);
         int size = exampleSize;
+        int[] shape = inputShape;
         Augmenter aug = augmenter == null || augmenter.isEmpty() ? null : augmenter;
         return indexed
                 .mapToPair(t -> new Tuple2<>(deal.key(t._2().label(), t._1(), t._2().id()),
@@ -78,13 +91,23 @@ public final class Sharder {
                 .mapPartitionsWithIndex((p, it) -> {
                     List<ImageRecord> list = new ArrayList<>(plan.shardSize(p));
                     while (it.hasNext()) list.add(it.next()._2());
-                    return Collections.singletonList(Shard.of(p, list, size)).iterator();
+                    return Collections.singletonList(shape == null ? Shard.of(p, list, size) : Shard.of(p, list, shape)).iterator();
                 }, true)
                 .setName("epoch " + epoch + " shards")
                 .persist(StorageLevel.MEMORY_ONLY());
     }
 
-    /** Shards in record order without shuffling (evaluation). */
+    /** Shards in record order without shuffling (evaluation), for records of shape {@code [C, H, W]} with or without masks. */
+    public static JavaRDD<Shard> inOrder(JavaRDD<ImageRecord> records, int[] inputShape) {
+        int[] shape = inputShape.clone();
+        return records.mapPartitionsWithIndex((p, it) -> {
+            List<ImageRecord> list = new ArrayList<>();
+            it.forEachRemaining(list::add);
+            return Collections.singletonList(Shard.of(p, list, shape)).iterator();
+        }, true).setName("evaluation shards").persist(StorageLevel.MEMORY_ONLY());
+    }
+
+    /** Shards in record order without shuffling (evaluation); classification records only. */
     public static JavaRDD<Shard> inOrder(JavaRDD<ImageRecord> records, int exampleSize) {
         return records.mapPartitionsWithIndex((p, it) -> {
             List<ImageRecord> list = new ArrayList<>();

@@ -14,6 +14,7 @@ import io.deepshard.core.data.IdxFiles;
 import io.deepshard.core.data.ImageDecoder;
 import io.deepshard.core.data.ImageRecord;
 import io.deepshard.core.data.PixelRows;
+import io.deepshard.core.data.SegmentationListing;
 import io.deepshard.core.util.Fs;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -68,7 +69,8 @@ public final class SparkDatasets {
 
     public static Splits load(JavaSparkContext sc, DataConfig data, int partitions, DatasetFetcher fetcher, long seed) {
         DataSource train = data.train(), test = data.test();
-        String trainFormat = train.isBuiltIn() || train.isIdx() ? "idx" : formatOf(sc, data, train.uri());
+        String trainFormat = formatOf(sc, data, train);
+        if (trainFormat.equals("segmentation")) return SegmentationSource.loadSplits(sc, data, partitions, fetcher, seed);
         if (trainFormat.equals("folder") || trainFormat.equals("image")) {
             String root = train.uri();
             if (test == null) {
@@ -105,9 +107,11 @@ public final class SparkDatasets {
     /** One split; {@code classes} (from the training split) maps a test split's classes. */
     public static LoadedSplit load(JavaSparkContext sc, DataSource source, DataConfig data, int partitions,
                                    DatasetFetcher fetcher, String split, List<String> classes) {
-        String format = source.isBuiltIn() || source.isIdx() ? "idx" : formatOf(sc, data, source.uri());
+        String format = formatOf(sc, data, source);
         LoadedSplit s = switch (format) {
             case "idx" -> idx(sc, source, data, partitions, fetcher, split);
+            case "segmentation" -> SegmentationSource.load(sc, SegmentationListing.list(sc.hadoopConfiguration(),
+                    SegmentationSource.uriOf(source, fetcher), data.numClasses(), classes), data, partitions, split);
             case "csv" -> csv(sc, source.uri(), data, partitions, split);
             case "parquet" -> ParquetDatasets.load(sc, source.uri(), data, split, classes);
             case "image" -> SparkImageSource.load(sc, FolderListing.list(sc.hadoopConfiguration(), source.uri(), classes), data, split);
@@ -119,8 +123,15 @@ public final class SparkDatasets {
         return s;
     }
 
+    /** The format of a split: a built-in's own (IDX, or segmentation for generated ones), IDX for a pair, else by its URI. */
+    static String formatOf(JavaSparkContext sc, DataConfig data, DataSource source) {
+        if (source.isBuiltIn()) return DataSource.BuiltInNames.isSegmentation(source.builtIn()) ? "segmentation" : "idx";
+        return source.isIdx() ? "idx" : formatOf(sc, data, source.uri());
+    }
+
     /**
-     * {@code data.format}, or for {@code auto}: a folder holding {@code *.parquet} files is Parquet, another folder a
+     * {@code data.format}, or for {@code auto}: a folder holding {@code *.parquet} files is Parquet, a folder holding
+     * {@code images/} and {@code masks/} (itself or in its {@code train/}) segmentation, another folder a
      * class-per-folder dataset, a {@code .csv[.gz]} file CSV pixel rows, a {@code .parquet} file Parquet.
      */
     static String formatOf(JavaSparkContext sc, DataConfig data, String uri) {
@@ -131,6 +142,9 @@ public final class SparkDatasets {
             if (!fs.exists(p)) throw new DataFormatException("no such file or folder: " + p);
             if (fs.getFileStatus(p).isDirectory()) {
                 for (var st : fs.listStatus(p)) if (st.isFile() && st.getPath().getName().endsWith(".parquet")) return "parquet";
+                if (SegmentationListing.isSegmentationRoot(sc.hadoopConfiguration(), uri)) return "segmentation";
+                String[] tt = FolderListing.trainTestFolders(sc.hadoopConfiguration(), uri);
+                if (tt != null && SegmentationListing.isSegmentationRoot(sc.hadoopConfiguration(), tt[0])) return "segmentation";
                 return "folder";
             }
             String name = p.getName().toLowerCase(java.util.Locale.ROOT);

@@ -86,6 +86,18 @@ public final class DistributedTrainer {
         }
     }
 
+    /** A per-pixel model needs records with masks, a classifier records without: checked on the first record. */
+    private void checkRecordsFitTheModel(LoadedSplit train) {
+        boolean masks = train.records().first().hasMask(), perPixel = config.model().segmentation();
+        if (masks != perPixel) {
+            throw new io.deepshard.core.data.DataFormatException(perPixel
+                    ? "model " + config.model().name() + " predicts a class per pixel, but the training data " + train.description()
+                            + " has one label per image: give segmentation data (images/ and masks/ folders, data.format: segmentation)"
+                    : "model " + config.model().name() + " predicts one class per image, but the training data " + train.description()
+                            + " is segmentation data (images with masks): use a segmentation model such as unet");
+        }
+    }
+
     public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
         return fit(train, null, testShards, normalizer, listener);
     }
@@ -102,6 +114,7 @@ public final class DistributedTrainer {
         if (t.earlyStopping() != null && validationShards == null) {
             throw new IllegalArgumentException("training.earlyStopping needs a validation split (data.validationFraction)");
         }
+        checkRecordsFitTheModel(train);
         int workers = workers();
         warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
@@ -109,8 +122,9 @@ public final class DistributedTrainer {
         NetworkState state = NetworkState.of(net);
         TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
         Augmenter augmenter = augmenter(train);
-        Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().exampleSize());
-        warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
+        Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().inputShape());
+        // segmentation records are counted by their dominant class only: a class may be in masks yet dominate none
+        if (!config.model().segmentation()) warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
         var history = new ArrayList<EpochMetrics>();
         long start = System.nanoTime();
         double trainSecondsTotal = 0;
@@ -153,9 +167,15 @@ public final class DistributedTrainer {
                     decision = early.observe(epoch + 1, t.earlyStopping().higherIsBetter() ? validation.accuracy() : validation.loss());
                     stopped = decision.stop();
                 }
+                Double meanIoU = null;                       // segmentation: test IoU (validation IoU without a test split)
+                if (config.model().segmentation()) {
+                    EvalStats iouFrom = test != null ? test : validation;
+                    meanIoU = iouFrom == null ? Double.NaN : iouFrom.meanIoU();
+                }
                 var m = new EpochMetrics(epoch + 1, out.trainLoss(), nan(validation, true), nan(validation, false),
                         nan(test, true), nan(test, false), out.examples(), out.rounds(), trainSeconds,
-                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9, decision != null && decision.improved());
+                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9, decision != null && decision.improved(),
+                        meanIoU);
                 history.add(m);
                 listener.onEpoch(m);
                 if (decision == null || decision.improved()) {

@@ -1,12 +1,17 @@
 package io.deepshard.spark.train;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * One epoch as the console, metrics.json and benchmarks see it. Validation and test values are NaN without those
  * splits.
  *
+ * @param testAccuracy    fraction of correct test predictions; for segmentation the pixel accuracy
  * @param imagesPerSecond training examples per second of training time (sharding + rounds; evaluation excluded)
  * @param best            whether early stopping found this epoch the best so far (false without early stopping)
+ * @param meanIoU         segmentation only (null otherwise): IoU averaged over the classes present in the truth or
+ *                        the prediction, on the test split (the validation split when there is no test split)
  */
 public record EpochMetrics(int epoch, double trainLoss, double validationLoss, double validationAccuracy, double testLoss,
                            double testAccuracy, long examples, int rounds, double trainSeconds, double imagesPerSecond,
-                           double elapsedSeconds, boolean best) {}
+                           double elapsedSeconds, boolean best, @JsonInclude(JsonInclude.Include.NON_NULL) Double meanIoU) {}
