@@ -105,13 +105,8 @@ public final class FolderListing implements Serializable {
             final int cls = c;
             List<Entry> of = entries.stream().filter(e -> e.label() == cls).toList();
             int n = of.size();
-            long k = Math.round(fraction * n);
-            if (k == 0 && n >= 2 && fraction > 0) k = 1;
-            if (k == n && n > 0) k = n - 1;
-            SeededPermutation perm = n == 0 ? null : new SeededPermutation(n, seed, 0x5EED_0000L + c);
-            boolean[] isVal = new boolean[n];
-            for (int i = 0; i < n; i++) isVal[i] = perm.apply(i) < k;
-            for (int i = 0; i < n; i++) (isVal[i] ? val : train).add(of.get(i));
+            HoldoutRule rule = new HoldoutRule(n, fraction, seed, 0x5EED_0000L + c);
+            for (int i = 0; i < n; i++) (rule.heldOut(i) ? val : train).add(of.get(i));
         }
         Comparator<Entry> byPath = Comparator.comparing(Entry::path);
         train.sort(byPath);

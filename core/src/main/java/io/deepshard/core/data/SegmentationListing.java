@@ -112,13 +112,10 @@ public final class SegmentationListing implements Serializable {
      */
     public SegmentationListing[] split(double fraction, long seed) {
         int n = entries.size();
-        long k = Math.round(fraction * n);
-        if (k == 0 && n >= 2 && fraction > 0) k = 1;
-        if (k == n && n > 0) k = n - 1;
         var train = new ArrayList<Entry>();
         var val = new ArrayList<Entry>();
-        SeededPermutation perm = n == 0 ? null : new SeededPermutation(n, seed, 0x5E6_0000L);
-        for (int i = 0; i < n; i++) (perm.apply(i) < k ? val : train).add(entries.get(i));
+        HoldoutRule rule = new HoldoutRule(n, fraction, seed, 0x5E6_0000L);
+        for (int i = 0; i < n; i++) (rule.heldOut(i) ? val : train).add(entries.get(i));
         return new SegmentationListing[] {new SegmentationListing(root, classNames, train, bad),
                 new SegmentationListing(root, classNames, val, List.of())};
     }

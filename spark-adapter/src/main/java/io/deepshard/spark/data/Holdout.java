@@ -2,7 +2,7 @@ package io.deepshard.spark.data;
 
 import io.deepshard.core.data.BadRecordPolicy;
 import io.deepshard.core.data.ImageRecord;
-import io.deepshard.core.data.SeededPermutation;
+import io.deepshard.core.data.HoldoutRule;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -18,7 +18,7 @@ import java.util.Map;
 /**
  * Holds out a seeded, stratified fraction of a loaded split as the validation split: in each class, round(fraction ×
  * its records) records (at least one when the class has two or more, never all of them), chosen by a seeded
- * permutation of the class's records in id order, the same rule {@code FolderListing.split} applies to files. The
+ * permutation of the class's records in id order: {@link HoldoutRule}, as {@code FolderListing.split} applies to files. The
  * driver collects only (label, id) pairs; the records stay where they are.
  */
 public final class Holdout {
@@ -37,12 +37,8 @@ public final class Holdout {
             List<Long> ids = byClass.get(c);
             ids.sort(null);
             int n = ids.size();
-            long k = Math.round(fraction * n);
-            if (k == 0 && n >= 2 && fraction > 0) k = 1;
-            if (k == n && n > 0) k = n - 1;
-            if (n == 0) continue;
-            SeededPermutation perm = new SeededPermutation(n, seed, 0x5EED_0000L + c);
-            for (int i = 0; i < n; i++) if (perm.apply(i) < k) val[nv++] = ids.get(i);
+            HoldoutRule rule = new HoldoutRule(n, fraction, seed, 0x5EED_0000L + c);
+            for (int i = 0; i < n; i++) if (rule.heldOut(i)) val[nv++] = ids.get(i);
         }
         long[] validationIds = Arrays.copyOf(val, nv);
         Arrays.sort(validationIds);
