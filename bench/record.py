@@ -40,6 +40,8 @@ def training(name, out, common):
                          strategy=m["strategy"], workers=m["workers"], epochs=m["epochs"],
                          imagesPerSecond=round(m["imagesPerSecond"], 1), acc1=acc.get(1), acc3=acc.get(3),
                          accFinal=m["testAccuracy"], elapsedSeconds=round(m["elapsedSeconds"], 1), command=cmd))
+        if m.get("meanIoU") is not None:  # segmentation: accuracies are pixel accuracies
+            rows[-1]["meanIoU"] = m["meanIoU"]
     base = {r["workers"]: r["imagesPerSecond"] for r in rows if r["strategy"] == "dl4j-paramavg"}
     for r in rows:
         if r["strategy"] == "averaging" and r["workers"] in base:
@@ -51,7 +53,7 @@ def training(name, out, common):
     table("bench/RESULTS.md", header, [
         f"| {r['date']} | {r['commit']} | {r['benchmark']} | {r['variant']} | {r['workers']} | {r['epochs']} | "
         f"{r['imagesPerSecond']:.0f} | {r.get('speedVsDl4jParamavg', '')} | {fmt(r['acc1'])} | {fmt(r['acc3'])} | "
-        f"{fmt(r['accFinal'])} | {r['elapsedSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | {r['openblasCoretype']} | `{r['command']}` |\n"
+        f"{fmt(r['accFinal'])}{' (mean IoU ' + fmt(r['meanIoU']) + ')' if 'meanIoU' in r else ''} | {r['elapsedSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | {r['openblasCoretype']} | `{r['command']}` |\n"
         for r in rows])
     return rows
 
