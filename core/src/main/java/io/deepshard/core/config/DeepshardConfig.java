@@ -21,10 +21,6 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
     static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
         DataConfig data = DataConfig.from(root.section("data"), needsData);
-        if (model != null && data != null && data.inputShape() != null && data.inputShape().length == 3) {
-            String problem = model.inputProblem(data.inputShape());
-            if (problem != null) root.errors().add("model", problem);
-        }
         TrainingConfig training = TrainingConfig.from(root.section("training"));
         String output = root.string("output", "runs/{model}-{timestamp}");
         if (needsData && training.earlyStopping() != null && data.validationFraction() == 0) {
@@ -43,7 +39,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
      */
     static void checkModelAgainstData(ZooModel model, DataConfig data, ConfigErrors errors) {
         if (model == null || data == null) return;
-        if (data.inputShape() != null) for (String p : model.inputShapeProblems(data.inputShape())) errors.add("data.inputShape", p);
+        if (data.inputShape() != null && data.inputShape().length == 3) for (String p : model.inputShapeProblems(data.inputShape())) errors.add("data.inputShape", p);
         String format = data.format();
         DataSource segBuiltIn = segmentationBuiltIn(data.train()) != null ? data.train()
                 : segmentationBuiltIn(data.test()) != null ? data.test() : null;

@@ -81,15 +81,15 @@ public record Vgg(int depth, boolean small, boolean batchNorm, double dropout) i
         };
     }
 
-    @Override public String inputProblem(int[] inputShape) {
-        if (small || (inputShape[1] >= 32 && inputShape[2] >= 32)) return null;
-        return "vgg pools five times and needs inputs of at least 32×32 px, found " + inputShape[1] + "×" + inputShape[2]
-                + " (small: true is the variant for small inputs)";
+    @Override public java.util.List<String> inputShapeProblems(int[] inputShape) {
+        if (small || (inputShape[1] >= 32 && inputShape[2] >= 32)) return java.util.List.of();
+        return java.util.List.of("vgg pools five times and needs inputs of at least 32×32 px, found " + inputShape[1] + "×"
+                + inputShape[2] + " (model.small: true is the variant for small inputs)");
     }
 
     @Override public void addLayers(GraphBuilder g, int[] inputShape, int numClasses) {
-        String problem = inputProblem(inputShape);
-        if (problem != null) throw new IllegalArgumentException(problem);
+        java.util.List<String> problems = inputShapeProblems(inputShape);
+        if (!problems.isEmpty()) throw new IllegalArgumentException(problems.get(0));
         int h = inputShape[1], w = inputShape[2];
         String x = ZooModel.INPUT;
         int[] convs = convsPerStage();

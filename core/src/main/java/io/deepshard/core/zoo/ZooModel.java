@@ -28,12 +28,6 @@ public interface ZooModel extends Serializable {
     void addLayers(GraphBuilder graph, int[] inputShape, int numClasses);
 
     /**
-     * Why this model cannot take inputs of {@code inputShape} ([C, H, W]), or {@code null} when it can; checked with
-     * the config, so that the problem is reported before any network is built.
-     */
-    default String inputProblem(int[] inputShape) { return null; }
-
-    /**
      * True for models that predict a class per pixel: their output is {@code [n, classes, H, W]} and they train on
      * segmentation data (images with masks). Classifiers predict one class per image.
      */

@@ -170,7 +170,7 @@ class ModelZooTest {
                 "model.batchnorm: unknown key (did you mean 'batchNorm'?) (known here: name, depth, small, batchNorm, dropout)");
         e = catchThrowableOfType(ConfigException.class, () -> build("{name: vgg, depth: 11}", "[1, 28, 28]", 10));
         assertThat(e.problems()).containsExactly(
-                "model: vgg pools five times and needs inputs of at least 32×32 px, found 28×28 (small: true is the variant for small inputs)");
+                "data.inputShape: vgg pools five times and needs inputs of at least 32×32 px, found 28×28 (model.small: true is the variant for small inputs)");
         e = catchThrowableOfType(ConfigException.class, () -> build("{name: googlenet, small: 3, aux: true}", "[3, 32, 32]", 10));
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "model.small: must be true or false, found 3",
