@@ -32,12 +32,11 @@ public sealed interface Augmentation extends Serializable {
     /** Random shift by up to {@code pixels} in x and y (zeros shifted in). */
     record Translate(int pixels) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
-            return shift(src, c, h, w, rng.nextInt(-pixels, pixels + 1), rng.nextInt(-pixels, pixels + 1));
+            return randomShift(src, null, c, h, w, pixels, rng)[0];
         }
 
         @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
-            int dx = rng.nextInt(-pixels, pixels + 1), dy = rng.nextInt(-pixels, pixels + 1);
-            return new byte[][] {shift(image, c, h, w, dx, dy), shift(mask, 1, h, w, dx, dy)};
+            return randomShift(image, mask, c, h, w, pixels, rng);
         }
     }
 
@@ -47,12 +46,11 @@ public sealed interface Augmentation extends Serializable {
      */
     record Crop(int padding) implements Augmentation {
         @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
-            return shift(src, c, h, w, rng.nextInt(-padding, padding + 1), rng.nextInt(-padding, padding + 1));
+            return randomShift(src, null, c, h, w, padding, rng)[0];
         }
 
         @Override public byte[][] apply(byte[] image, byte[] mask, int c, int h, int w, SplittableRandom rng) {
-            int dx = rng.nextInt(-padding, padding + 1), dy = rng.nextInt(-padding, padding + 1);
-            return new byte[][] {shift(image, c, h, w, dx, dy), shift(mask, 1, h, w, dx, dy)};
+            return randomShift(image, mask, c, h, w, padding, rng);
         }
     }
 
@@ -137,6 +135,16 @@ public sealed interface Augmentation extends Serializable {
             }
             return addPerChannel(src, c, h * w, shift);
         }
+    }
+
+    /**
+     * Translate and Crop are the same zero-filled shift by (dx, dy), each drawn from [-max, max] (dx first); the mask,
+     * when given, moves with the image. Returns {image} or {image, mask}.
+     */
+    private static byte[][] randomShift(byte[] image, byte[] mask, int c, int h, int w, int max, SplittableRandom rng) {
+        int dx = rng.nextInt(-max, max + 1), dy = rng.nextInt(-max, max + 1);
+        return mask == null ? new byte[][] {shift(image, c, h, w, dx, dy)}
+                : new byte[][] {shift(image, c, h, w, dx, dy), shift(mask, 1, h, w, dx, dy)};
     }
 
     private static byte[] shift(byte[] src, int c, int h, int w, int dx, int dy) {
