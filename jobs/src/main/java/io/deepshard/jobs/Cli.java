@@ -5,7 +5,8 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * {@code deepshard <job> ...}: the launcher's entry point. Exit codes: 0 done, 1 the job failed, 2 bad usage or config.
+ * {@code deepshard <job> ...}: the launcher's entry point. Exit codes: 0 done, 1 the job failed, 2 bad usage or config (including
+ * checkpoints that do not fit the config).
  */
 @Command(name = "deepshard", mixinStandardHelpOptions = true, version = "deepshard 0.1.0",
         subcommands = {TrainJob.class, SummaryJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class},
@@ -18,7 +19,7 @@ public final class Cli implements Runnable {
     static int run(Object command, String[] args) {
         CommandLine cl = new CommandLine(command);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (e instanceof ConfigException) {
+            if (e instanceof ConfigException || e instanceof io.deepshard.core.train.CheckpointException) {
                 System.err.println("error: " + e.getMessage());
                 return 2;
             }

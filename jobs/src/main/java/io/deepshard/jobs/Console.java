@@ -1,6 +1,6 @@
 package io.deepshard.jobs;
 
-import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.spark.train.TrainingListener;
 
 import java.io.PrintStream;

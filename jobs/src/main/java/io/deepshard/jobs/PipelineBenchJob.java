@@ -99,7 +99,7 @@ public final class PipelineBenchJob implements Callable<Integer> {
             throw new IllegalStateException(e);
         }
         Shard shard = Shard.of(0, recs, 3 * size * size);
-        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 3), 6, new BatchPlan(n, 1, batch, 2));
+        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 3), 6, new BatchPlan(n, 1, batch, 2), 1L);
         Worker.train(net, recipe, shard, 0); // warm-up (JIT, workspaces)
         long trained = 0, t0 = System.nanoTime();
         while (true) {

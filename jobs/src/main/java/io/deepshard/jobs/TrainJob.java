@@ -14,8 +14,13 @@ import io.deepshard.spark.data.Normalization;
 import io.deepshard.spark.data.Sharder;
 import io.deepshard.spark.data.SparkDatasets;
 import io.deepshard.spark.train.DistributedTrainer;
-import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.core.train.Checkpoint;
+import io.deepshard.core.train.CheckpointException;
+import io.deepshard.core.train.CheckpointStore;
+import io.deepshard.core.train.EpochMetrics;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -52,6 +57,12 @@ public final class TrainJob implements Callable<Integer> {
             + "--set training.epochs=2 --set data.inputShape=[1,28,28]")
     List<String> overrides = new ArrayList<>();
 
+    @Option(names = "--resume", arity = "0..1", fallbackValue = "", paramLabel = "RUN_DIR",
+            description = "Continue an interrupted run from its newest valid checkpoint: the given run directory, else "
+                    + "the config's output (with {timestamp}: the newest unfinished run). Starts a new run when there is "
+                    + "no checkpoint yet; does nothing when the run already finished.")
+    String resume;
+
     public static void main(String[] args) {
         System.exit(Cli.run(new TrainJob(), args));
     }
@@ -60,7 +71,12 @@ public final class TrainJob implements Callable<Integer> {
         Console console = Console.system();
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);
         Configuration hadoop = new Configuration();
-        String runDir = RunDirectory.resolve(config, hadoop);
+        RunDirectory.Target target = RunDirectory.resolve(config, hadoop, resume);
+        if (target.finished()) {
+            console.info("run " + Fs.display(Fs.path(target.dir())) + " already finished (it holds a trained model): nothing to resume");
+            return 0;
+        }
+        String runDir = target.dir();
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
         // Built-in datasets are fetched before Spark starts: a missing dataset fails in seconds, not after start-up.
         if (config.data().train().isBuiltIn()) fetcher.split(config.data().train().builtIn());
@@ -87,17 +103,32 @@ public final class TrainJob implements Callable<Integer> {
         console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
                 sc.version(), sc.master(), workers, t.batchSize(), t.averagingFrequency(), t.strategy(), t.optimizer().type(),
                 t.optimizer().learningRate(), t.seed()));
-        Normalizer normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
-        console.info("normalization (fitted on the training split): " + normalizer);
+        var store = new CheckpointStore(sc.hadoopConfiguration(), runDir);
+        Checkpoint resumeFrom = resumePoint(store, config, runDir, console);
+        Normalizer normalizer;
+        if (resumeFrom != null) {
+            normalizer = resumeFrom.normalizer();
+            console.info("normalization (from the checkpoint): " + normalizer);
+        } else {
+            normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
+            console.info("normalization (fitted on the training split): " + normalizer);
+        }
+        if (t.checkpointKeep() > 0) {
+            console.info(String.format(Locale.ROOT, "checkpoints: %s at every epoch end%s, keeping the last %d", Fs.display(store.directory()),
+                    t.checkpointEvery() > 0 ? " and every " + t.checkpointEvery() + " rounds" : "", t.checkpointKeep()));
+        }
         JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().inputShape());
         JavaRDD<Shard> validationShards = validation == null ? null : Sharder.inOrder(validation.records(), config.data().inputShape());
 
         var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir);
-        DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener);
+        DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
+                new DistributedTrainer.Checkpointing(store, resumeFrom));
 
-        Map<String, Object> provenance = provenance(sc, config, splits.describe(), result);
-        new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
+        Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
+        // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
+        new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
+        store.deleteAll();
         if (result.finalTest() != null && result.finalTest().isPerPixel()) {
             console.info(Console.perClass(result.finalTest(), train.classNames()));
         }
@@ -117,6 +148,34 @@ public final class TrainJob implements Callable<Integer> {
         console.info(done.toString());
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
+    }
+
+    /**
+     * The checkpoint to continue from: null for a new run (no checkpoints), the newest readable one otherwise. Damaged
+     * newer checkpoints are passed over with a warning; checkpoints none of which reads back are an error, never a
+     * silent restart.
+     */
+    static Checkpoint resumePoint(CheckpointStore store, DeepshardConfig config, String runDir, Console console) {
+        if (store.names().isEmpty()) return null;
+        CheckpointStore.Found found = store.latest();
+        for (CheckpointStore.Rejected r : found.rejected()) {
+            console.info("warning: checkpoint " + r.name() + " is unusable (" + r.reason() + ")"
+                    + (found.checkpoint() == null ? "" : "; falling back to " + found.name()));
+        }
+        if (found.checkpoint() == null) {
+            throw new CheckpointException("cannot resume " + Fs.display(Fs.path(runDir)) + ": none of its " + found.rejected().size()
+                    + " checkpoint(s) in " + Fs.display(store.directory()) + " reads back whole; remove that directory to start the run anew");
+        }
+        List<String> diff = CheckpointStore.differences(found.checkpoint().progress().settings(), config.trainingSettings());
+        if (!diff.isEmpty()) {
+            throw new CheckpointException("cannot resume " + Fs.display(Fs.path(runDir)) + " with this config: its checkpoint "
+                    + found.name() + " was written with other settings (" + String.join("; ", diff) + "). Only "
+                    + String.join(", ", DeepshardConfig.RESUMABLE_KEYS) + " may change when resuming; use the run's "
+                    + "config.yaml or start a new run with another output");
+        }
+        console.info("resuming from checkpoint " + found.name() + " (" + found.checkpoint().progress().describe() + ", iteration "
+                + found.checkpoint().state().iteration() + ")");
+        return found.checkpoint();
     }
 
     /**
@@ -170,7 +229,7 @@ public final class TrainJob implements Callable<Integer> {
     }
 
     static Map<String, Object> provenance(JavaSparkContext sc, DeepshardConfig config, Map<String, Object> data,
-                                          DistributedTrainer.Result result) {
+                                          DistributedTrainer.Result result, Checkpoint resumedFrom) {
         var p = new LinkedHashMap<String, Object>();
         p.put("createdAt", Instant.now().toString());
         var versions = new LinkedHashMap<String, Object>(Versions.core());
@@ -191,6 +250,7 @@ public final class TrainJob implements Callable<Integer> {
         run.put("iterations", result.state().iteration());
         run.put("modelEpoch", result.bestEpoch());
         run.put("stoppedEarly", result.stoppedEarly());
+        if (resumedFrom != null) run.put("resumedAt", resumedFrom.progress().describe());
         p.put("training", run);
         p.put("machine", MachineInfo.describe());
         return p;
@@ -248,23 +308,68 @@ public final class TrainJob implements Callable<Integer> {
         }
     }
 
-    /** The run directory: {@code output} with {model} and {timestamp} filled in; refuses to overwrite a finished run. */
+    /**
+     * The run directory: {@code output} with {model} and {timestamp} filled in. A new run never overwrites another:
+     * a directory with a model is finished, one with checkpoints is an unfinished run that only a resume may continue.
+     * When resuming ({@code --resume}, {@code training.resume: auto}) with {timestamp} in {@code output}, the newest
+     * matching directory of an unfinished run is continued; without one, a new run starts.
+     */
     static final class RunDirectory {
         private RunDirectory() {}
 
-        static String resolve(DeepshardConfig config, Configuration hadoop) {
-            String ts = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
-            String out = config.output().replace("{model}", config.model().name()).replace("{timestamp}", ts);
-            Path p = Fs.path(out);
+        /** @param finished the directory holds a finished run (only returned when resuming) */
+        record Target(String dir, boolean finished) {}
+
+        /** @param resumeArg null without {@code --resume}, "" with it and no value, else the run directory given */
+        static Target resolve(DeepshardConfig config, Configuration hadoop, String resumeArg) {
+            boolean resume = resumeArg != null || "auto".equals(config.training().resume());
+            String pattern = config.output().replace("{model}", config.model().name());
             try {
-                if (Fs.fs(p, hadoop).exists(new Path(p, ModelBundle.DIR))) {
+                Path p;
+                if (resumeArg != null && !resumeArg.isEmpty()) {
+                    p = Fs.path(resumeArg);
+                    if (!Fs.fs(p, hadoop).exists(p)) {
+                        throw new io.deepshard.core.config.ConfigException(config.source(), List.of("--resume: no run directory at " + p));
+                    }
+                } else if (resume && pattern.contains("{timestamp}")) {
+                    Path newest = newestUnfinished(Fs.path(pattern.replace("{timestamp}", "*")), hadoop);
+                    p = newest != null ? newest : Fs.path(pattern.replace("{timestamp}", timestamp()));
+                } else {
+                    p = Fs.path(pattern.replace("{timestamp}", timestamp()));
+                }
+                FileSystem fs = Fs.fs(p, hadoop);
+                if (fs.exists(new Path(p, ModelBundle.DIR))) {
+                    if (resume) return new Target(p.toString(), true);
                     throw new io.deepshard.core.config.ConfigException(config.source(), List.of("output: " + p
                             + " already holds a trained model; choose another output (e.g. with {timestamp} in it) or remove it"));
                 }
+                if (!resume && !new CheckpointStore(hadoop, p.toString()).names().isEmpty()) {
+                    throw new io.deepshard.core.config.ConfigException(config.source(), List.of("output: " + p + " holds the "
+                            + "checkpoints of an unfinished run: add --resume (or training.resume: auto) to continue it, or choose "
+                            + "another output"));
+                }
+                return new Target(p.toString(), false);
             } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot check the run directory " + p + ": " + e.getMessage(), e);
+                throw new java.io.UncheckedIOException("cannot check the run directory " + pattern + ": " + e.getMessage(), e);
             }
-            return p.toString();
+        }
+
+        private static String timestamp() {
+            return DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+        }
+
+        /** The newest (by name: timestamps sort) directory matching {@code glob} with checkpoints and no model. */
+        private static Path newestUnfinished(Path glob, Configuration hadoop) throws java.io.IOException {
+            FileStatus[] matches = Fs.fs(glob, hadoop).globStatus(glob);
+            if (matches == null) return null;
+            Path best = null;
+            for (FileStatus st : matches) {
+                Path d = st.getPath();
+                if (!st.isDirectory() || Fs.fs(d, hadoop).exists(new Path(d, ModelBundle.DIR))) continue;
+                if (new CheckpointStore(hadoop, d.toString()).names().isEmpty()) continue;
+                if (best == null || d.getName().compareTo(best.getName()) > 0) best = d;
+            }
+            return best;
         }
     }
 }

@@ -11,7 +11,7 @@ import io.deepshard.spark.data.LoadedSplit;
 import io.deepshard.spark.data.Normalization;
 import io.deepshard.spark.data.Sharder;
 import io.deepshard.spark.train.DistributedTrainer;
-import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.spark.train.TrainingListener;
 import org.apache.spark.api.java.JavaRDD;
 import org.deeplearning4j.nn.graph.ComputationGraph;

@@ -17,7 +17,7 @@ import io.deepshard.spark.data.Sharder;
 import io.deepshard.spark.data.SparkDatasets;
 import io.deepshard.spark.train.DistributedEvaluator;
 import io.deepshard.spark.train.DistributedTrainer;
-import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.spark.train.TrainingListener;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkException;
@@ -93,7 +93,7 @@ class SegmentationIT extends SparkTestBase {
         assertThat(norm.channels()).isEqualTo(3);
         JavaRDD<Shard> test = Sharder.inOrder(splits.test().records(), config.data().inputShape());
         var recipe = new TrainingRecipe(NetworkFactory.configuration(config.model(), config.data(), config.training()).toJson(),
-                norm, 3, new BatchPlan(66, 2, 4, 2));
+                norm, 3, new BatchPlan(66, 2, 4, 2), config.training().seed());
         EvalStats before = DistributedEvaluator.evaluate(sc, test, recipe,
                 NetworkState.of(NetworkFactory.create(config.model(), config.data(), config.training())));
         EvalStats background = allBackground(test.collect(), 3);

@@ -17,7 +17,7 @@ import io.deepshard.spark.data.Sharder;
 import io.deepshard.spark.data.SparkDatasets;
 import io.deepshard.spark.train.DistributedEvaluator;
 import io.deepshard.spark.train.DistributedTrainer;
-import io.deepshard.spark.train.EpochMetrics;
+import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.spark.train.TrainingListener;
 import org.apache.spark.api.java.JavaRDD;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -50,7 +50,7 @@ class TwoWorkersIT extends SparkTestBase {
         Normalizer norm = Normalization.fit(train.records(), "standardize", 1);
 
         var recipe = new TrainingRecipe(NetworkFactory.configuration(config.model(), config.data(), config.training()).toJson(),
-                norm, 10, new BatchPlan(3000, 2, 32, 5));
+                norm, 10, new BatchPlan(3000, 2, 32, 5), config.training().seed());
         EvalStats before = DistributedEvaluator.evaluate(sc, test,
                 recipe, NetworkState.of(NetworkFactory.create(config.model(), config.data(), config.training())));
 

@@ -68,6 +68,35 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         return io.deepshard.core.data.BuiltInDatasets.generatedOf(s.builtIn()).classNames();
     }
 
+    /** Keys that do not change what is trained: a run may resume with other values for them. */
+    public static final List<String> RESUMABLE_KEYS = List.of("output", "training.resume", "training.checkpointEvery",
+            "training.checkpointKeep");
+
+    /**
+     * The resolved config without {@link #RESUMABLE_KEYS}, as flat {@code key.path -> value} pairs in key order: what
+     * a checkpoint records, so that resuming with a config that would train differently is refused, naming the keys.
+     */
+    public java.util.SortedMap<String, String> trainingSettings() {
+        var out = new java.util.TreeMap<String, String>();
+        try {
+            flatten("", ConfigLoader.YAML.readTree(resolved == null ? "{}" : resolved), out);
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("the resolved config does not parse: " + e.getMessage(), e);
+        }
+        RESUMABLE_KEYS.forEach(k -> out.keySet().removeIf(x -> x.equals(k) || x.startsWith(k + ".")));
+        return out;
+    }
+
+    private static void flatten(String prefix, com.fasterxml.jackson.databind.JsonNode n, java.util.Map<String, String> out) {
+        if (n.isObject()) {
+            n.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out));
+        } else if (n.isArray()) {
+            out.put(prefix, n.toString());
+        } else {
+            out.put(prefix, n.isNull() ? "null" : n.asText());
+        }
+    }
+
     DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, source, yaml); }
 
     /** Fills the defaults that were not given into the tree so that the saved config states every choice made. */
@@ -83,6 +112,9 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         t.put("l2", c.training.l2());
         t.put("loss", c.training.loss());
         t.put("outputActivation", c.training.outputActivation());
+        t.put("checkpointEvery", c.training.checkpointEvery());
+        t.put("checkpointKeep", c.training.checkpointKeep());
+        t.put("resume", c.training.resume());
         WeightInitSpec wi = c.training.weightInit();
         t.remove("weightInit");
         if (wi.type().equals("normal")) t.with("weightInit").put("type", "normal").put("std", wi.scale());

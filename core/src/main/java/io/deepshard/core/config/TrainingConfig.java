@@ -25,14 +25,21 @@ import java.util.List;
  *                           defaults to what the loss needs (softmax, sigmoid for binary cross-entropy)
  * @param weightInit         weight initialization ({@link WeightInitSpec}; {@code model} = each model's own)
  * @param earlyStopping      early stopping on the validation split, or null
+ * @param checkpointEvery    also checkpoint after every this many averaging rounds (0: at epoch ends only)
+ * @param checkpointKeep     checkpoints kept in {@code <run>/checkpoints} (older ones are deleted); 0 = none written
+ * @param resume             {@code never} (the default; {@code --resume} on the command line still resumes) or
+ *                           {@code auto}: continue from the newest valid checkpoint of an unfinished run when there is
+ *                           one, else start a new run (for schedulers that simply re-run a failed task)
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
                              long seed, double l1, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
                              double clipThreshold, String loss, String outputActivation, WeightInitSpec weightInit,
-                             EarlyStoppingSpec earlyStopping) implements Serializable {
+                             EarlyStoppingSpec earlyStopping, int checkpointEvery, int checkpointKeep,
+                             String resume) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
     public static final List<String> LOSSES = List.of("cross-entropy", "binary-cross-entropy", "mse", "mae");
     public static final List<String> OUTPUT_ACTIVATIONS = List.of("softmax", "sigmoid", "identity");
+    public static final List<String> RESUME = List.of("never", "auto");
 
     static TrainingConfig from(Section s) {
         String strategy = s.choice("strategy", "averaging", STRATEGIES);
@@ -60,9 +67,15 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         }
         WeightInitSpec init = WeightInitSpec.from(s, "weightInit");
         EarlyStoppingSpec early = s.has("earlyStopping") ? EarlyStoppingSpec.from(s.section("earlyStopping")) : null;
+        int checkpointEvery = s.intValue("checkpointEvery", 0, v -> v >= 0, ">= 0 (rounds; 0 = at epoch ends only)");
+        int checkpointKeep = s.intValue("checkpointKeep", 2, v -> v >= 0 && v <= 1000, ">= 0 (0 = no checkpoints)");
+        String resume = s.choice("resume", "never", RESUME);
+        if (checkpointKeep == 0 && "auto".equals(resume)) {
+            s.errors().add(s.keyPath("resume"), "is auto but checkpointKeep is 0 (no checkpoints are written): keep at least 1");
+        }
         s.finish();
         return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l1, l2, opt, schedule, clipBy, threshold,
-                loss, outAct, init, early);
+                loss, outAct, init, early, checkpointEvery, checkpointKeep, resume);
     }
 
     /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */

@@ -7,6 +7,9 @@ import java.io.Serializable;
 
 /**
  * What executors need, once per training, to run rounds: the network definition (DL4J JSON), the normalizer, the
- * number of classes and the epoch's batch arithmetic. Broadcast once; the {@link NetworkState} changes every round.
+ * number of classes, the epoch's batch arithmetic and the run's seed (each worker's dropout masks are drawn from
+ * a generator seeded with it, the round's first iteration and the worker's partition). Broadcast once; the
+ * {@link NetworkState} changes every round.
  */
-public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan) implements Serializable {}
+public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed)
+        implements Serializable {}

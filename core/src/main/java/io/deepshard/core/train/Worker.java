@@ -3,7 +3,9 @@ package io.deepshard.core.train;
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import io.deepshard.core.data.SeededPermutation;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The worker's inner loop: continue from the broadcast state, run one round's mini-batches of this worker's shard,
@@ -17,10 +19,21 @@ public final class Worker {
         ComputationGraph net = NetworkPool.borrow(recipe.graphJson());
         try {
             state.loadInto(net);
+            seedRandom(recipe.seed(), state.iteration(), shard.partition());
             return train(net, recipe, shard, round);
         } finally {
             NetworkPool.release(recipe.graphJson(), net);
         }
+    }
+
+    /**
+     * Seeds this thread's ND4J generator (dropout masks and other in-training draws) from the run's seed, the round's
+     * first iteration and the worker: a retried task, a resumed run and an uninterrupted run draw the same masks,
+     * whatever executor thread or pooled network the task lands on.
+     */
+    public static void seedRandom(long seed, long iteration, int partition) {
+        Nd4j.getRandom().setSeed(SeededPermutation.mix(seed ^ SeededPermutation.mix(0xD209L + iteration)
+                ^ SeededPermutation.mix(partition * 0x9E3779B97F4A7C15L + 1)));
     }
 
     /** Runs round {@code round} of {@code shard} on {@code net} as it is. */

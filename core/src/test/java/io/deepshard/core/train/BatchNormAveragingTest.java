@@ -45,7 +45,7 @@ class BatchNormAveragingTest {
         NetworkState start = NetworkState.of(net);
         // worker 0: 24 bright images (3 steps), worker 1: 16 dark ones (2 steps) -> different batch statistics
         Shard bright = Shard.of(0, records(24, 180, 1), 20), dark = Shard.of(1, records(16, 10, 2), 20);
-        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 1), 3, new BatchPlan(48, 2, 8, 3));
+        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 1), 3, new BatchPlan(48, 2, 8, 3), 7L);
 
         ComputationGraph a = NetworkFactory.create(c.model(), c.data(), c.training()), b = NetworkFactory.create(c.model(), c.data(), c.training());
         start.loadInto(a);

@@ -30,9 +30,9 @@ public final class AveragingStrategy implements TrainingStrategy {
     @Override public Outcome trainEpoch(EpochContext ctx) {
         NetworkState state = ctx.start();
         int rounds = plan.roundsPerEpoch();
-        long examples = 0;
-        double lossSum = 0;
-        for (int round = 0; round < rounds; round++) {
+        long examples = ctx.examplesSoFar();
+        double lossSum = ctx.lossSumSoFar();
+        for (int round = ctx.roundsDone(); round < rounds; round++) {
             final int r = round;
             Broadcast<NetworkState> current = sc.broadcast(state);
             Broadcast<TrainingRecipe> rec = recipe;
@@ -49,6 +49,7 @@ public final class AveragingStrategy implements TrainingStrategy {
             examples += result.examples();
             lossSum += result.lossSum();
             ctx.listener().onRound(ctx.epoch(), r + 1, rounds, result.meanLoss());
+            ctx.afterRound().afterRound(r + 1, rounds, state, examples, lossSum);
         }
         return new Outcome(state.withCounters(state.iteration(), ctx.epoch() + 1),
                 examples == 0 ? Double.NaN : lossSum / examples, examples, rounds);

@@ -4,7 +4,11 @@ import io.deepshard.core.config.DeepshardConfig;
 import io.deepshard.core.config.TrainingConfig;
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
+import io.deepshard.core.train.Checkpoint;
+import io.deepshard.core.train.CheckpointException;
+import io.deepshard.core.train.CheckpointStore;
 import io.deepshard.core.train.EarlyStopping;
+import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.core.train.EvalStats;
 import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.TrainingRecipe;
@@ -99,7 +103,22 @@ public final class DistributedTrainer {
     }
 
     public Result fit(LoadedSplit train, JavaRDD<Shard> testShards, Normalizer normalizer, TrainingListener listener) {
-        return fit(train, null, testShards, normalizer, listener);
+        return fit(train, null, testShards, normalizer, listener, Checkpointing.NONE);
+    }
+
+    public Result fit(LoadedSplit train, JavaRDD<Shard> validationShards, JavaRDD<Shard> testShards, Normalizer normalizer,
+                      TrainingListener listener) {
+        return fit(train, validationShards, testShards, normalizer, listener, Checkpointing.NONE);
+    }
+
+    /**
+     * Where checkpoints go and what to resume from.
+     *
+     * @param store      the run's checkpoint store, or null for none
+     * @param resumeFrom the checkpoint to continue from, or null to start a new run
+     */
+    public record Checkpointing(CheckpointStore store, Checkpoint resumeFrom) {
+        public static final Checkpointing NONE = new Checkpointing(null, null);
     }
 
     /**
@@ -107,9 +126,15 @@ public final class DistributedTrainer {
      * epoch. With {@code training.earlyStopping}, the validation metric decides: a new best is reported to
      * {@link TrainingListener#onBest} (the job checkpoints it), training stops after {@code patience} epochs without
      * improvement, and with {@code restoreBest} the best epoch's state is the result.
+     *
+     * <p>With a checkpoint store, a checkpoint is written at every epoch end and every {@code training.checkpointEvery}
+     * rounds. Resumed from a checkpoint, the run continues at the round after it and ends with exactly the parameters
+     * an uninterrupted run ends with: rounds are pure functions of (state, shards, round), the shards and augmentations
+     * of an epoch depend only on the seed and the epoch, and dropout draws on the seed, iteration and worker.
+     * {@code normalizer} must then be the checkpoint's.
      */
     public Result fit(LoadedSplit train, JavaRDD<Shard> validationShards, JavaRDD<Shard> testShards, Normalizer normalizer,
-                      TrainingListener listener) {
+                      TrainingListener listener, Checkpointing checkpointing) {
         TrainingConfig t = config.training();
         if (t.earlyStopping() != null && validationShards == null) {
             throw new IllegalArgumentException("training.earlyStopping needs a validation split (data.validationFraction)");
@@ -120,26 +145,23 @@ public final class DistributedTrainer {
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
         ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t, plan.stepsPerEpoch());
         NetworkState state = NetworkState.of(net);
-        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan);
+        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan, t.seed());
         Augmenter augmenter = augmenter(train);
         Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().inputShape());
         // segmentation records are counted by their dominant class only: a class may be in masks yet dominate none
         if (!config.model().segmentation()) warnAboutEmptyClasses(sharder.classCounts(), train.classNames());
-        var history = new ArrayList<EpochMetrics>();
-        long start = System.nanoTime();
-        double trainSecondsTotal = 0;
-        long examplesTotal = 0;
+        var run = new RunState(t, checkpointing.store() != null && t.checkpointKeep() > 0 ? checkpointing.store() : null,
+                workers, train.count());
+        Checkpoint from = checkpointing.resumeFrom();
+        if (from != null) {
+            state = run.resume(from, state.params().length, state.updaterState().length);
+        }
         EvalStats test = null, validation = null;
-        EarlyStopping early = t.earlyStopping() == null ? null : new EarlyStopping(t.earlyStopping());
-        NetworkState best = null;
-        EvalStats bestValidation = null;
-        int bestEpoch = 0;
-        boolean stopped = false;
         try (TrainingStrategy strategy = t.strategy().equals("dl4j-paramavg")
                 ? new Dl4jParamAvgStrategy(sc, recipe, state, t.batchSize(), t.averagingFrequency(), t.seed())
                 : new AveragingStrategy(sc, recipe)) {
             JavaRDD<Shard> previous = null;
-            for (int epoch = 0; epoch < t.epochs() && !stopped; epoch++) {
+            for (int epoch = run.firstEpoch; epoch < t.epochs() && !run.stopped; epoch++) {
                 long t0 = System.nanoTime();
                 sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
                 JavaRDD<Shard> shards = sharder.shard(plan, t.seed(), epoch, augmenter);
@@ -147,13 +169,23 @@ public final class DistributedTrainer {
                 if (previous != null) previous.unpersist(false);
                 previous = shards;
                 double shardSeconds = (System.nanoTime() - t0) / 1e9;
-                TrainingStrategy.Outcome out = strategy.trainEpoch(new EpochContext(shards, state, epoch, listener));
+                final int e = epoch;
+                final double priorSeconds = run.resumedEpochSeconds(epoch);
+                EpochContext ctx = run.resumesInside(epoch)
+                        ? new EpochContext(shards, state, epoch, listener, from.progress().roundsDone(),
+                                from.progress().epochExamples(), from.progress().epochLossSum(),
+                                (done, rounds, s, ex, loss) -> run.afterRound(e, done, rounds, s, ex, loss,
+                                        priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener))
+                        : new EpochContext(shards, state, epoch, listener, 0, 0, 0,
+                                (done, rounds, s, ex, loss) -> run.afterRound(e, done, rounds, s, ex, loss,
+                                        (System.nanoTime() - t0) / 1e9, normalizer, listener));
+                TrainingStrategy.Outcome out = strategy.trainEpoch(ctx);
                 LOG.debug("epoch {}: shuffle into shards {} s, rounds {} s", epoch + 1, shardSeconds,
                         (System.nanoTime() - t0) / 1e9 - shardSeconds);
                 state = out.state();
-                double trainSeconds = (System.nanoTime() - t0) / 1e9;
-                trainSecondsTotal += trainSeconds;
-                examplesTotal += out.examples();
+                double trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
+                run.trainSeconds += trainSeconds;
+                run.examples += out.examples();
                 if (validationShards != null) {
                     sc.setJobDescription("epoch " + (epoch + 1) + ": evaluate on the validation split");
                     validation = DistributedEvaluator.evaluate(sc, validationShards, recipe, state);
@@ -163,9 +195,9 @@ public final class DistributedTrainer {
                     test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
                 }
                 EarlyStopping.Decision decision = null;
-                if (early != null) {
-                    decision = early.observe(epoch + 1, t.earlyStopping().higherIsBetter() ? validation.accuracy() : validation.loss());
-                    stopped = decision.stop();
+                if (run.early != null) {
+                    decision = run.early.observe(epoch + 1, t.earlyStopping().higherIsBetter() ? validation.accuracy() : validation.loss());
+                    run.stopped = decision.stop();
                 }
                 Double meanIoU = null;                       // segmentation: test IoU (validation IoU without a test split)
                 if (config.model().segmentation()) {
@@ -174,37 +206,133 @@ public final class DistributedTrainer {
                 }
                 var m = new EpochMetrics(epoch + 1, out.trainLoss(), nan(validation, true), nan(validation, false),
                         nan(test, true), nan(test, false), out.examples(), out.rounds(), trainSeconds,
-                        out.examples() / trainSeconds, (System.nanoTime() - start) / 1e9, decision != null && decision.improved(),
-                        meanIoU);
-                history.add(m);
+                        out.examples() / trainSeconds, run.elapsed(), decision != null && decision.improved(), meanIoU);
+                run.history.add(m);
                 listener.onEpoch(m);
                 if (decision == null || decision.improved()) {
-                    best = state;
-                    bestEpoch = epoch + 1;
-                    bestValidation = validation;
+                    run.best = state;
+                    run.bestEpoch = epoch + 1;
+                    run.bestValidation = validation;
                     if (decision != null) {
                         state.loadInto(net);
                         listener.onBest(m, net);
                     }
                 }
-                if (stopped) {
+                if (run.stopped) {
                     listener.onEarlyStop(epoch + 1, decision.bestEpoch(), decision.bestValue(), t.earlyStopping());
                 }
+                run.checkpoint(new Checkpoint.Progress(epoch + 1, 0, 0, 0, 0, workers, train.count(), run.history, run.settings),
+                        state, normalizer, listener);
             }
             if (previous != null) previous.unpersist(false);
         }
-        boolean restore = early != null && t.earlyStopping().restoreBest() && bestEpoch != history.size();
+        if (run.history.isEmpty()) throw new IllegalStateException("no epoch was trained");
+        boolean restore = run.early != null && t.earlyStopping().restoreBest() && run.bestEpoch != run.history.size();
         if (restore) {
-            state = best;
-            validation = bestValidation;
-            if (testShards != null) {
-                sc.setJobDescription("evaluate the best epoch's model (" + bestEpoch + ") on the test split");
-                test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
-            }
+            state = run.best;
+            validation = run.bestValidation;
+            test = null;
+        }
+        // a run resumed after its last epoch (or with the best epoch before the resume) evaluates here
+        if (validationShards != null && validation == null) {
+            sc.setJobDescription("evaluate the final model on the validation split");
+            validation = DistributedEvaluator.evaluate(sc, validationShards, recipe, state);
+        }
+        if (testShards != null && test == null) {
+            sc.setJobDescription(restore ? "evaluate the best epoch's model (" + run.bestEpoch + ") on the test split"
+                    : "evaluate the final model on the test split");
+            test = DistributedEvaluator.evaluate(sc, testShards, recipe, state);
         }
         state.loadInto(net);
-        return new Result(net, state, history, workers, examplesTotal / Math.max(1e-9, trainSecondsTotal), validation, test,
-                restore || early == null ? bestEpoch : history.size(), stopped);
+        return new Result(net, state, List.copyOf(run.history), workers, run.examples / Math.max(1e-9, run.trainSeconds),
+                validation, test, restore || run.early == null ? run.bestEpoch : run.history.size(), run.stopped);
+    }
+
+    /** The driver's bookkeeping of a run: history, early stopping, best state, checkpoints, resume. */
+    private final class RunState {
+        final TrainingConfig t;
+        final CheckpointStore store;
+        final int workers;
+        final long trainCount;
+        final java.util.SortedMap<String, String> settings = config.trainingSettings();
+        final List<EpochMetrics> history = new ArrayList<>();
+        final EarlyStopping early;
+        final long startNanos = System.nanoTime();
+        double elapsedBefore;            // seconds of earlier sessions of a resumed run
+        double trainSeconds;
+        long examples;
+        NetworkState best;
+        EvalStats bestValidation;
+        int bestEpoch;
+        boolean stopped;
+        int firstEpoch;
+        Checkpoint resumed;
+
+        RunState(TrainingConfig t, CheckpointStore store, int workers, long trainCount) {
+            this.t = t;
+            this.store = store;
+            this.workers = workers;
+            this.trainCount = trainCount;
+            this.early = t.earlyStopping() == null ? null : new EarlyStopping(t.earlyStopping());
+        }
+
+        double elapsed() { return elapsedBefore + (System.nanoTime() - startNanos) / 1e9; }
+
+        /** Takes over a checkpoint's counters, history and early-stopping standing; returns its state. */
+        NetworkState resume(Checkpoint c, int params, int updaterValues) {
+            var p = c.progress();
+            var problems = new ArrayList<>(CheckpointStore.differences(p.settings(), settings));
+            if (p.workers() != workers) problems.add("workers: checkpoint " + p.workers() + ", now " + workers
+                    + " (set training.workers: " + p.workers() + " to resume)");
+            if (p.trainExamples() != trainCount) problems.add("training examples: checkpoint " + p.trainExamples() + ", now " + trainCount);
+            if (c.state().params().length != params || c.state().updaterState().length != updaterValues) {
+                problems.add("parameters/updater values: checkpoint " + c.state().params().length + "/" + c.state().updaterState().length
+                        + ", model " + params + "/" + updaterValues);
+            }
+            if (!problems.isEmpty()) {
+                throw new CheckpointException("cannot resume from the checkpoint at " + p.describe()
+                        + ": it was written by a run that trains differently (" + String.join("; ", problems) + ")");
+            }
+            resumed = c;
+            history.addAll(p.history());
+            for (EpochMetrics m : history) {
+                trainSeconds += m.trainSeconds();
+                examples += m.examples();
+                if (early != null) {
+                    var d = early.observe(m.epoch(), t.earlyStopping().higherIsBetter() ? m.validationAccuracy() : m.validationLoss());
+                    stopped = d.stop();
+                    if (d.improved()) bestEpoch = m.epoch();
+                } else {
+                    bestEpoch = m.epoch();
+                }
+            }
+            elapsedBefore = (history.isEmpty() ? 0 : history.get(history.size() - 1).elapsedSeconds()) + p.epochTrainSeconds();
+            firstEpoch = p.epoch();
+            boolean atBoundary = p.roundsDone() == 0;
+            best = c.best() != null ? c.best() : atBoundary && bestEpoch == history.size() ? c.state() : null;
+            LOG.info("resuming at {} (iteration {}), {} epoch(s) in the history", p.describe(), c.state().iteration(), history.size());
+            return c.state();
+        }
+
+        boolean resumesInside(int epoch) { return resumed != null && epoch == resumed.progress().epoch() && resumed.progress().roundsDone() > 0; }
+
+        double resumedEpochSeconds(int epoch) { return resumesInside(epoch) ? resumed.progress().epochTrainSeconds() : 0; }
+
+        void afterRound(int epoch, int done, int rounds, NetworkState s, long ex, double loss, double epochSeconds,
+                        Normalizer normalizer, TrainingListener listener) {
+            if (store == null || t.checkpointEvery() <= 0 || done == rounds) return;   // the epoch end checkpoints anyway
+            long global = (long) epoch * rounds + done;
+            if (global % t.checkpointEvery() != 0) return;
+            checkpoint(new Checkpoint.Progress(epoch, done, ex, loss, epochSeconds, workers, trainCount, history, settings),
+                    s, normalizer, listener);
+        }
+
+        void checkpoint(Checkpoint.Progress p, NetworkState s, Normalizer normalizer, TrainingListener listener) {
+            if (store == null) return;
+            NetworkState keepBest = early != null && t.earlyStopping().restoreBest() && best != null && best != s ? best : null;
+            var path = store.save(new Checkpoint(s, keepBest, normalizer, p), t.checkpointKeep());
+            listener.onCheckpoint(p.describe(), path.toString());
+        }
     }
 
     private static double nan(EvalStats s, boolean loss) {

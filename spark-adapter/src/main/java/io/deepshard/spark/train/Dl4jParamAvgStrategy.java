@@ -51,6 +51,10 @@ public final class Dl4jParamAvgStrategy implements TrainingStrategy {
     }
 
     @Override public Outcome trainEpoch(EpochContext ctx) {
+        if (ctx.roundsDone() > 0) {
+            throw new IllegalStateException("dl4j-paramavg trains whole epochs: it cannot continue epoch " + (ctx.epoch() + 1)
+                    + " after round " + ctx.roundsDone());
+        }
         Broadcast<TrainingRecipe> rec = sc.broadcast(recipe);
         int b = batchSize;
         JavaRDD<DataSet> batches = ctx.shards().flatMap(shard -> toBatches(shard, rec.value(), b).iterator());

@@ -1,6 +1,7 @@
 package io.deepshard.spark.train;
 
 import io.deepshard.core.config.EarlyStoppingSpec;
+import io.deepshard.core.train.EpochMetrics;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
 /** Progress callbacks of a training run (on the driver). */
@@ -19,6 +20,9 @@ public interface TrainingListener {
 
     /** With early stopping: training stops after {@code epoch}. */
     default void onEarlyStop(int epoch, int bestEpoch, double bestValue, EarlyStoppingSpec spec) {}
+
+    /** A checkpoint was written ({@code position} as "end of epoch 3" or "epoch 4 after round 20"). */
+    default void onCheckpoint(String position, String path) {}
 
     TrainingListener NONE = new TrainingListener() {};
 }

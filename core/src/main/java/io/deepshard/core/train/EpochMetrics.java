@@ -1,4 +1,4 @@
-package io.deepshard.spark.train;
+package io.deepshard.core.train;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 
