@@ -120,12 +120,15 @@ public final class TrainJob implements Callable<Integer> {
         JavaRDD<Shard> testShards = test == null ? null : Sharder.inOrder(test.records(), config.data().inputShape());
         JavaRDD<Shard> validationShards = validation == null ? null : Sharder.inOrder(validation.records(), config.data().inputShape());
 
+        var events = new io.deepshard.spark.train.ClusterEvents();
+        sc.sc().addSparkListener(events);
         var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir);
         DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
                 new DistributedTrainer.Checkpointing(store, resumeFrom));
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits));
+        sc.sc().removeSparkListener(events);
+        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events()));
         // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
@@ -256,7 +259,8 @@ public final class TrainJob implements Callable<Integer> {
         return p;
     }
 
-    static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits) {
+    static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits,
+                              List<Map<String, Object>> clusterEvents) {
         EpochMetrics modelEpoch = result.history().get(result.bestEpoch() - 1);
         var m = new LinkedHashMap<String, Object>();
         m.put("testAccuracy", result.finalTest() == null ? null : result.finalTest().accuracy());
@@ -276,6 +280,7 @@ public final class TrainJob implements Callable<Integer> {
         if (result.finalTest() != null && result.finalTest().isPerPixel()) segmentationJson(m, result.finalTest(), splits.train().classNames());
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
         m.put("badRecords", splits.badRecordsJson());
+        m.put("clusterEvents", clusterEvents);
         m.put("history", result.history());
         try {
             return ModelBundle.JSON.writeValueAsString(m);

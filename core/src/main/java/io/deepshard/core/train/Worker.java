@@ -38,6 +38,7 @@ public final class Worker {
 
     /** Runs round {@code round} of {@code shard} on {@code net} as it is. */
     public static RoundResult train(ComputationGraph net, TrainingRecipe recipe, Shard shard, int round) {
+        long t0 = System.nanoTime();
         BatchPlan plan = recipe.plan();
         int n = shard.size();
         long examples = 0;
@@ -56,6 +57,6 @@ public final class Worker {
             loss += score * (to - from);
             examples += to - from;
         }
-        return RoundResult.of(NetworkState.of(net), examples, loss);
+        return RoundResult.of(shard.partition(), plan.workers(), NetworkState.of(net), examples, loss, (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -77,7 +77,7 @@ class ConfigLoaderTest {
                 "training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
                 "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l1, l2, optimizer, schedule, "
-                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping)",
+                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, output)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }

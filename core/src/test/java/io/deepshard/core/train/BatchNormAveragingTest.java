@@ -58,7 +58,7 @@ class BatchNormAveragingTest {
         assertThat(ra.examples()).isEqualTo(24);
         assertThat(rb.examples()).isEqualTo(16);
 
-        NetworkState avg = RoundResult.empty().merge(ra).merge(rb).average(start, 3, 0);
+        NetworkState avg = ra.merge(rb).average(start, 3, 0);
         avg.loadInto(net);
         float[] mean = net.getLayer("dense1_bn").getParam("mean").toFloatVector();
         float[] std = net.getLayer("dense1_bn").getParam("log10stdev").toFloatVector();

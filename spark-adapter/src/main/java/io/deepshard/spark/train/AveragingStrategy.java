@@ -5,26 +5,34 @@ import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.RoundResult;
 import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.train.Worker;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import scala.Tuple2;
 
 /**
  * Deepshard's synchronous parameter averaging. A round: broadcast the state (parameters, updater state, counters) →
- * every worker runs {@code averagingFrequency} mini-batches of its shard from that state → {@code treeAggregate} the
- * example-weighted sums → the driver divides. A round is a pure function of (state, shards, round number), so a
+ * every worker runs {@code averagingFrequency} mini-batches of its shard from that state → the example-weighted sums
+ * are merged in a fixed binary tree over the workers ({@link RoundResult}) → the driver divides. A round is a pure function of (state, shards, round number), so a
  * retried task recomputes the same result and re-running a round changes nothing.
  */
 public final class AveragingStrategy implements TrainingStrategy {
     private final JavaSparkContext sc;
     private final Broadcast<TrainingRecipe> recipe;
     private final BatchPlan plan;
-    private final int aggregationDepth;
+    private final int groupLevel;
+    private final int groups;
 
     public AveragingStrategy(JavaSparkContext sc, TrainingRecipe recipe) {
         this.sc = sc;
         this.recipe = sc.broadcast(recipe);
         this.plan = recipe.plan();
-        this.aggregationDepth = plan.workers() > 16 ? 3 : 2;
+        // up to 8 workers the driver merges the leaves itself; beyond, executors first merge groups of 2^k consecutive
+        // workers (2^k ≈ √W), so the driver receives ≈ √W subtree sums — like treeAggregate with depth 2, but in a
+        // fixed tree (see RoundResult)
+        int w = plan.workers();
+        this.groupLevel = w <= 8 ? 0 : (int) Math.ceil(Math.log(Math.sqrt(w)) / Math.log(2));
+        this.groups = (w + (1 << groupLevel) - 1) >> groupLevel;
     }
 
     @Override public Outcome trainEpoch(EpochContext ctx) {
@@ -39,9 +47,12 @@ public final class AveragingStrategy implements TrainingStrategy {
             RoundResult result;
             try {
                 sc.setJobDescription("epoch " + (ctx.epoch() + 1) + " round " + (r + 1) + "/" + rounds);
-                result = ctx.shards()
-                        .map(shard -> Worker.runRound(rec.value(), current.value(), shard, r))
-                        .treeAggregate(RoundResult.empty(), RoundResult::merge, RoundResult::merge, aggregationDepth);
+                JavaRDD<RoundResult> leaves = ctx.shards().map(shard -> Worker.runRound(rec.value(), current.value(), shard, r));
+                final int level = groupLevel;   // a local: the lambda must not capture this strategy
+                result = level == 0
+                        ? leaves.reduce(RoundResult::merge)
+                        : leaves.mapToPair(x -> new Tuple2<>(x.group(level), x))
+                                .reduceByKey(RoundResult::merge, groups).values().reduce(RoundResult::merge);
             } finally {
                 current.destroy();
             }
