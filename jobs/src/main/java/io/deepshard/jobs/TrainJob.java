@@ -129,6 +129,7 @@ public final class TrainJob implements Callable<Integer> {
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
         sc.sc().removeSparkListener(events);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events()));
+        if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
         // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
@@ -149,6 +150,13 @@ public final class TrainJob implements Callable<Integer> {
         done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
         if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
         console.info(done.toString());
+        io.deepshard.core.train.RoundTiming total = result.history().stream().map(EpochMetrics::roundTiming)
+                .filter(java.util.Objects::nonNull).reduce(io.deepshard.core.train.RoundTiming.ZERO, io.deepshard.core.train.RoundTiming::plus);
+        if (total.rounds() > 0) {
+            console.info(String.format(Locale.ROOT, "rounds: %d, %.3f s each on average: compute %.3f s (slowest worker), "
+                    + "broadcast %.3f s, overhead %.3f s (scheduling, results, averaging)", total.rounds(), total.seconds() / total.rounds(),
+                    total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
+        }
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
     }
@@ -206,6 +214,15 @@ public final class TrainJob implements Callable<Integer> {
         }
 
         @Override public void onRound(int epoch, int round, int rounds, double loss) { console.onRound(epoch, round, rounds, loss); }
+
+        /** Every round's timing, one JSON object per line, for {@code <run>/rounds.jsonl}. */
+        final StringBuilder rounds = new StringBuilder();
+
+        @Override public void onRoundTiming(int epoch, int round, double loss, long examples, io.deepshard.core.train.RoundTiming t) {
+            rounds.append(String.format(Locale.ROOT, "{\"epoch\": %d, \"round\": %d, \"loss\": %s, \"examples\": %d, \"seconds\": %.6f, "
+                    + "\"compute\": %.6f, \"broadcast\": %.6f, \"overhead\": %.6f}%n", epoch + 1, round,
+                    Double.isFinite(loss) ? Double.toString(loss) : "null", examples, t.seconds(), t.compute(), t.broadcast(), t.overhead()));
+        }
 
         @Override public void onEpoch(EpochMetrics m) { console.onEpoch(m); }
 

@@ -15,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -108,6 +109,17 @@ class TrainJobIT {
         double acc = m.get("testAccuracy").asDouble();
         assertThat(acc).isGreaterThan(0.9); // the classes are easy
         assertThat(m.get("testLoss").asDouble()).isPositive();
+        // observability: each round's time split (600 examples / 2 workers / batch 16 = 19 steps = 7 rounds of 3)
+        JsonNode timing = m.at("/history/0/roundTiming");
+        assertThat(timing.get("rounds").asInt()).isEqualTo(7);
+        assertThat(timing.get("seconds").asDouble()).isPositive()
+                .isGreaterThanOrEqualTo(timing.get("compute").asDouble() + timing.get("broadcast").asDouble());
+        assertThat(timing.get("compute").asDouble()).isPositive();
+        List<String> rounds = Files.readAllLines(dir.resolve("run/rounds.jsonl"));
+        assertThat(rounds).hasSize(14);
+        assertThat(new ObjectMapper().readTree(rounds.get(13)).get("epoch").asInt()).isEqualTo(2);
+        assertThat(r.out()).containsPattern("rounds: 14, \\d+\\.\\d{3} s each on average: compute \\d+\\.\\d{3} s");
+        assertThat(m.get("clusterEvents")).isEmpty();
 
         ModelBundle bundle = ModelBundle.load(new Configuration(), dir.resolve("run").toString());
         float[][] p = bundle.predict(testImages);

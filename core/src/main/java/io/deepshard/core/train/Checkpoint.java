@@ -28,6 +28,7 @@ public record Checkpoint(NetworkState state, NetworkState best, Normalizer norma
      * @param epochExamples     examples trained in those rounds
      * @param epochLossSum      their summed losses (example-weighted), for the epoch's mean training loss
      * @param epochTrainSeconds training time spent in those rounds
+     * @param epochTiming       and how their time divided (null for {@code dl4j-paramavg})
      * @param workers           the number of workers (shards) of the run: resuming with another number would deal
      *                          the examples differently
      * @param trainExamples     the size of the training split: resuming on other data is refused
@@ -35,7 +36,7 @@ public record Checkpoint(NetworkState state, NetworkState best, Normalizer norma
      * @param settings          the run's training settings ({@code DeepshardConfig.trainingSettings()})
      */
     public record Progress(int epoch, int roundsDone, long epochExamples, double epochLossSum, double epochTrainSeconds,
-                           int workers, long trainExamples, List<EpochMetrics> history, SortedMap<String, String> settings) {
+                           RoundTiming epochTiming, int workers, long trainExamples, List<EpochMetrics> history, SortedMap<String, String> settings) {
         public Progress {
             history = List.copyOf(history);
             settings = new java.util.TreeMap<>(settings);

@@ -11,7 +11,10 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  * @param best            whether early stopping found this epoch the best so far (false without early stopping)
  * @param meanIoU         segmentation only (null otherwise): IoU averaged over the classes present in the truth or
  *                        the prediction, on the test split (the validation split when there is no test split)
+ * @param roundTiming     the epoch's averaging rounds: wall time split into compute, broadcast and overhead (null
+ *                        with {@code dl4j-paramavg}, whose rounds are inside DL4J)
  */
 public record EpochMetrics(int epoch, double trainLoss, double validationLoss, double validationAccuracy, double testLoss,
                            double testAccuracy, long examples, int rounds, double trainSeconds, double imagesPerSecond,
-                           double elapsedSeconds, boolean best, @JsonInclude(JsonInclude.Include.NON_NULL) Double meanIoU) {}
+                           double elapsedSeconds, boolean best, @JsonInclude(JsonInclude.Include.NON_NULL) Double meanIoU,
+                           @JsonInclude(JsonInclude.Include.NON_NULL) RoundTiming roundTiming) {}

@@ -32,6 +32,7 @@ public final class RoundResult implements Serializable {
         double lossSum;            // sum over mini-batches of (mean batch loss × batch size)
         int contributors;          // workers with examples
         double maxComputeSeconds;  // the slowest worker's time in the round
+        double maxBroadcastSeconds; // the slowest worker's wait for the round's state
 
         Node plus(Node right) {
             if (right.examples > 0) {
@@ -47,6 +48,7 @@ public final class RoundResult implements Serializable {
             lossSum += right.lossSum;
             contributors += right.contributors;
             maxComputeSeconds = Math.max(maxComputeSeconds, right.maxComputeSeconds);
+            maxBroadcastSeconds = Math.max(maxBroadcastSeconds, right.maxBroadcastSeconds);
             return this;
         }
     }
@@ -156,6 +158,15 @@ public final class RoundResult implements Serializable {
     public double meanLoss() { Node r = root(); return r.examples == 0 ? Double.NaN : r.lossSum / r.examples; }
     /** The slowest worker's compute time in the round (seconds). */
     public double maxComputeSeconds() { return nodes.values().stream().mapToDouble(n -> n.maxComputeSeconds).max().orElse(0); }
+
+    /** The slowest worker's wait for the broadcast state (seconds). */
+    public double maxBroadcastSeconds() { return nodes.values().stream().mapToDouble(n -> n.maxBroadcastSeconds).max().orElse(0); }
+
+    /** Records the time this (single-worker) result's task waited for the round's state; returns this. */
+    public RoundResult withBroadcastSeconds(double seconds) {
+        for (Node n : nodes.values()) n.maxBroadcastSeconds = Math.max(n.maxBroadcastSeconds, seconds);
+        return this;
+    }
 
     /** Whether two nodes cover a common worker. */
     private static boolean overlap(long a, long b) {

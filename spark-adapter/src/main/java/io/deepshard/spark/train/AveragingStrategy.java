@@ -3,6 +3,7 @@ package io.deepshard.spark.train;
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.RoundResult;
+import io.deepshard.core.train.RoundTiming;
 import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.train.Worker;
 import org.apache.spark.api.java.JavaRDD;
@@ -40,14 +41,22 @@ public final class AveragingStrategy implements TrainingStrategy {
         int rounds = plan.roundsPerEpoch();
         long examples = ctx.examplesSoFar();
         double lossSum = ctx.lossSumSoFar();
+        RoundTiming timing = ctx.timingSoFar();
         for (int round = ctx.roundsDone(); round < rounds; round++) {
             final int r = round;
+            long t0 = System.nanoTime();
             Broadcast<NetworkState> current = sc.broadcast(state);
             Broadcast<TrainingRecipe> rec = recipe;
             RoundResult result;
             try {
                 sc.setJobDescription("epoch " + (ctx.epoch() + 1) + " round " + (r + 1) + "/" + rounds);
-                JavaRDD<RoundResult> leaves = ctx.shards().map(shard -> Worker.runRound(rec.value(), current.value(), shard, r));
+                JavaRDD<RoundResult> leaves = ctx.shards().map(shard -> {
+                    long fetch = System.nanoTime();
+                    TrainingRecipe recipeValue = rec.value();
+                    NetworkState start = current.value();
+                    double waited = (System.nanoTime() - fetch) / 1e9;
+                    return Worker.runRound(recipeValue, start, shard, r).withBroadcastSeconds(waited);
+                });
                 final int level = groupLevel;   // a local: the lambda must not capture this strategy
                 result = level == 0
                         ? leaves.reduce(RoundResult::merge)
@@ -59,11 +68,14 @@ public final class AveragingStrategy implements TrainingStrategy {
             state = result.average(state, state.iteration() + plan.stepsInRound(r), ctx.epoch());
             examples += result.examples();
             lossSum += result.lossSum();
+            RoundTiming t = RoundTiming.of((System.nanoTime() - t0) / 1e9, result.maxComputeSeconds(), result.maxBroadcastSeconds());
+            timing = timing.plus(t);
             ctx.listener().onRound(ctx.epoch(), r + 1, rounds, result.meanLoss());
-            ctx.afterRound().afterRound(r + 1, rounds, state, examples, lossSum);
+            ctx.listener().onRoundTiming(ctx.epoch(), r + 1, result.meanLoss(), result.examples(), t);
+            ctx.afterRound().afterRound(r + 1, rounds, state, examples, lossSum, timing);
         }
         return new Outcome(state.withCounters(state.iteration(), ctx.epoch() + 1),
-                examples == 0 ? Double.NaN : lossSum / examples, examples, rounds);
+                examples == 0 ? Double.NaN : lossSum / examples, examples, rounds, timing);
     }
 
     @Override public void close() { recipe.destroy(); }

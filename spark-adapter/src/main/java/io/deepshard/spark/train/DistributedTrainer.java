@@ -11,6 +11,7 @@ import io.deepshard.core.train.EarlyStopping;
 import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.core.train.EvalStats;
 import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.RoundTiming;
 import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.transform.Normalizer;
 import io.deepshard.core.zoo.NetworkFactory;
@@ -174,10 +175,11 @@ public final class DistributedTrainer {
                 EpochContext ctx = run.resumesInside(epoch)
                         ? new EpochContext(shards, state, epoch, listener, from.progress().roundsDone(),
                                 from.progress().epochExamples(), from.progress().epochLossSum(),
-                                (done, rounds, s, ex, loss) -> run.afterRound(e, done, rounds, s, ex, loss,
+                                from.progress().epochTiming() == null ? RoundTiming.ZERO : from.progress().epochTiming(),
+                                (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
                                         priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener))
-                        : new EpochContext(shards, state, epoch, listener, 0, 0, 0,
-                                (done, rounds, s, ex, loss) -> run.afterRound(e, done, rounds, s, ex, loss,
+                        : new EpochContext(shards, state, epoch, listener, 0, 0, 0, RoundTiming.ZERO,
+                                (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
                                         (System.nanoTime() - t0) / 1e9, normalizer, listener));
                 TrainingStrategy.Outcome out = strategy.trainEpoch(ctx);
                 LOG.debug("epoch {}: shuffle into shards {} s, rounds {} s", epoch + 1, shardSeconds,
@@ -206,7 +208,8 @@ public final class DistributedTrainer {
                 }
                 var m = new EpochMetrics(epoch + 1, out.trainLoss(), nan(validation, true), nan(validation, false),
                         nan(test, true), nan(test, false), out.examples(), out.rounds(), trainSeconds,
-                        out.examples() / trainSeconds, run.elapsed(), decision != null && decision.improved(), meanIoU);
+                        out.examples() / trainSeconds, run.elapsed(), decision != null && decision.improved(), meanIoU,
+                        out.timing());
                 run.history.add(m);
                 listener.onEpoch(m);
                 if (decision == null || decision.improved()) {
@@ -221,7 +224,7 @@ public final class DistributedTrainer {
                 if (run.stopped) {
                     listener.onEarlyStop(epoch + 1, decision.bestEpoch(), decision.bestValue(), t.earlyStopping());
                 }
-                run.checkpoint(new Checkpoint.Progress(epoch + 1, 0, 0, 0, 0, workers, train.count(), run.history, run.settings),
+                run.checkpoint(new Checkpoint.Progress(epoch + 1, 0, 0, 0, 0, null, workers, train.count(), run.history, run.settings),
                         state, normalizer, listener);
             }
             if (previous != null) previous.unpersist(false);
@@ -318,12 +321,12 @@ public final class DistributedTrainer {
 
         double resumedEpochSeconds(int epoch) { return resumesInside(epoch) ? resumed.progress().epochTrainSeconds() : 0; }
 
-        void afterRound(int epoch, int done, int rounds, NetworkState s, long ex, double loss, double epochSeconds,
+        void afterRound(int epoch, int done, int rounds, NetworkState s, long ex, double loss, RoundTiming timing, double epochSeconds,
                         Normalizer normalizer, TrainingListener listener) {
             if (store == null || t.checkpointEvery() <= 0 || done == rounds) return;   // the epoch end checkpoints anyway
             long global = (long) epoch * rounds + done;
             if (global % t.checkpointEvery() != 0) return;
-            checkpoint(new Checkpoint.Progress(epoch, done, ex, loss, epochSeconds, workers, trainCount, history, settings),
+            checkpoint(new Checkpoint.Progress(epoch, done, ex, loss, epochSeconds, timing, workers, trainCount, history, settings),
                     s, normalizer, listener);
         }
 

@@ -67,7 +67,7 @@ public final class Dl4jParamAvgStrategy implements TrainingStrategy {
         BatchPlan p = recipe.plan();
         long perRound = (long) p.workers() * batchSize * p.averagingFrequency();
         int rounds = (int) ((p.examples() + perRound - 1) / perRound);
-        return new Outcome(s.withCounters(s.iteration(), ctx.epoch() + 1), sparkNet.getScore(), p.examples(), rounds);
+        return new Outcome(s.withCounters(s.iteration(), ctx.epoch() + 1), sparkNet.getScore(), p.examples(), rounds, null);
     }
 
     private static List<DataSet> toBatches(Shard shard, TrainingRecipe recipe, int batchSize) {

@@ -2,6 +2,7 @@ package io.deepshard.spark.train;
 
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.RoundTiming;
 import org.apache.spark.api.java.JavaRDD;
 
 /**
@@ -10,18 +11,19 @@ import org.apache.spark.api.java.JavaRDD;
  * every round (the trainer checkpoints there).
  */
 public record EpochContext(JavaRDD<Shard> shards, NetworkState start, int epoch, TrainingListener listener,
-                           int roundsDone, long examplesSoFar, double lossSumSoFar, RoundHook afterRound) {
+                           int roundsDone, long examplesSoFar, double lossSumSoFar, RoundTiming timingSoFar,
+                           RoundHook afterRound) {
 
     /** A whole epoch from its first round. */
     public EpochContext(JavaRDD<Shard> shards, NetworkState start, int epoch, TrainingListener listener) {
-        this(shards, start, epoch, listener, 0, 0, 0, RoundHook.NONE);
+        this(shards, start, epoch, listener, 0, 0, 0, RoundTiming.ZERO, RoundHook.NONE);
     }
 
     /** Called on the driver after each round with the averaged state and the epoch's sums so far. */
     @FunctionalInterface
     public interface RoundHook {
-        void afterRound(int roundsDone, int rounds, NetworkState state, long examples, double lossSum);
+        void afterRound(int roundsDone, int rounds, NetworkState state, long examples, double lossSum, RoundTiming timing);
 
-        RoundHook NONE = (done, rounds, state, examples, lossSum) -> {};
+        RoundHook NONE = (done, rounds, state, examples, lossSum, timing) -> {};
     }
 }

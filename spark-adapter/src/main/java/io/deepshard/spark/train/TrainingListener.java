@@ -9,6 +9,9 @@ public interface TrainingListener {
     /** After each averaging round. {@code loss} is the round's example-weighted mean mini-batch loss. */
     default void onRound(int epoch, int round, int rounds, double loss) {}
 
+    /** After each averaging round (not with {@code dl4j-paramavg}): where its time went. */
+    default void onRoundTiming(int epoch, int round, double loss, long examples, io.deepshard.core.train.RoundTiming timing) {}
+
     /** After each epoch, once it is evaluated. */
     default void onEpoch(EpochMetrics metrics) {}
 

@@ -1,6 +1,7 @@
 package io.deepshard.spark.train;
 
 import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.RoundTiming;
 
 /**
  * How the workers' progress is combined: the seam between Deepshard's own {@link AveragingStrategy} and the stock
@@ -12,5 +13,6 @@ public interface TrainingStrategy extends AutoCloseable {
 
     @Override default void close() {}
 
-    record Outcome(NetworkState state, double trainLoss, long examples, int rounds) {}
+    /** @param timing how the epoch's round time divided, or null when the strategy cannot tell */
+    record Outcome(NetworkState state, double trainLoss, long examples, int rounds, RoundTiming timing) {}
 }
