@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Datasets on a real HDFS ({@code MiniDFSCluster}: NameNode and DataNode in this JVM, on loopback): a folder dataset
- * and an IDX dataset are read from hdfs:// and trained for one round with two workers on local[2].
+ * and an IDX dataset are read from hdfs:// and trained for one round with two workers on local[2]; checkpoints are
+ * written to hdfs:// and a run resumed from them ends where an uninterrupted one does.
  */
 class HdfsIT extends SparkTestBase {
     static MiniDFSCluster hdfs;
@@ -90,5 +91,39 @@ class HdfsIT extends SparkTestBase {
         DistributedTrainer.Result r = trainOneRoundWorth(config(uri + "/data/idx/train-images-idx3-ubyte.gz", "[1, 8, 8]", 2));
         assertThat(r.history().get(0).examples()).isEqualTo(40);
         assertThat(r.state().iteration()).isEqualTo(3); // 20 per worker / 8 -> 3 steps
+    }
+
+    @Test
+    void checkpointsOnHdfsResumeExactly() {
+        var recs = bands(120, 8, 2, 5);
+        var split = new io.deepshard.spark.data.LoadedSplit(sc.parallelize(recs, 2).cache(), recs.size(), List.of("a", "b"),
+                java.util.Map.of(), NO_BAD);
+        DeepshardConfig c = ConfigLoader.parse("""
+                model: {name: mlp, hidden: [16], dropout: 0.2}
+                data: {train: /unused, inputShape: [1, 8, 8], numClasses: 2}
+                training: {workers: 2, batchSize: 8, averagingFrequency: 2, epochs: 2, seed: 3, checkpointEvery: 2,
+                           optimizer: {type: adam, learningRate: 0.01}}
+                """, "hdfs-ckpt", List.of());
+        var norm = io.deepshard.core.transform.Normalizer.fixed("scale", 1);
+        var whole = new io.deepshard.core.train.CheckpointStore(sc.hadoopConfiguration(), uri + "/runs/whole");
+        DistributedTrainer.Result reference = new DistributedTrainer(sc, c).fit(split, null, null, norm, TrainingListener.NONE,
+                new DistributedTrainer.Checkpointing(whole, null));
+        assertThat(whole.names()).containsExactly("ckpt-e0001-r000002", "ckpt-e0002-r000000");
+
+        // 60 per worker / 8 = 8 steps = 4 rounds per epoch; crash after round 3 of epoch 2 (checkpoint at round 2)
+        var store = new io.deepshard.core.train.CheckpointStore(sc.hadoopConfiguration(), uri + "/runs/crashed");
+        assertThat(store.directory().toString()).startsWith("hdfs://");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new DistributedTrainer(sc, c).fit(split, null, null, norm,
+                new TrainingListener() {
+                    @Override public void onRound(int epoch, int round, int rounds, double loss) {
+                        if (epoch == 1 && round == 3) throw new IllegalStateException("simulated crash");
+                    }
+                }, new DistributedTrainer.Checkpointing(store, null))).hasMessageContaining("simulated crash");
+        var found = store.latest();
+        assertThat(found.name()).isEqualTo("ckpt-e0001-r000002");
+        DistributedTrainer.Result resumed = new DistributedTrainer(sc, c).fit(split, null, null, found.checkpoint().normalizer(),
+                TrainingListener.NONE, new DistributedTrainer.Checkpointing(store, found.checkpoint()));
+        assertThat(resumed.state().params()).isEqualTo(reference.state().params());
+        assertThat(resumed.state().updaterState()).isEqualTo(reference.state().updaterState());
     }
 }
