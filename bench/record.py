@@ -55,7 +55,37 @@ def training(name, out, common):
         f"{r['imagesPerSecond']:.0f} | {r.get('speedVsDl4jParamavg', '')} | {fmt(r['acc1'])} | {fmt(r['acc3'])} | "
         f"{fmt(r['accFinal'])}{' (mean IoU ' + fmt(r['meanIoU']) + ')' if 'meanIoU' in r else ''} | {r['elapsedSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | {r['openblasCoretype']} | `{r['command']}` |\n"
         for r in rows])
+    if name == "soak":
+        soak(out, rows)
     return rows
+
+
+def soak(out, rows):
+    """Executor resident memory (from Spark heartbeats, recorded at each epoch end) over a long run: flat or growing?"""
+    lines = []
+    for r in rows:
+        m = json.load(open(os.path.join(out, r["variant"], "metrics.json")))
+        per = {}
+        for e in m.get("executorMemory", []):
+            if e["rssMb"] > 0:
+                per.setdefault(e["executor"], {})[e["epoch"]] = e["rssMb"]
+        r["executorRssMb"] = per
+        for ex, series in sorted(per.items()):
+            epochs = sorted(series)
+            if len(epochs) < 3:
+                continue
+            warm = series[epochs[1]]             # after the first epoch: JIT, pools and workspaces are set up
+            last, peak = series[epochs[-1]], max(series.values())
+            growth = (last - warm) / warm
+            r.setdefault("rssGrowthAfterEpoch2", {})[ex] = round(growth, 4)
+            lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {ex} | {len(epochs)} | {series[epochs[0]]} | {warm} | "
+                         f"{series[epochs[len(epochs) // 2]]} | {last} | {peak} | {growth * 100:+.1f}% | `{r['command']}` |\n")
+    header = ("# Soak benchmark: executor memory over a long run\n\nAppended by `bench/run soak`. Resident set size (RSS, MB) "
+              "of each executor JVM's process tree, from Spark's executor heartbeats (`spark.executor.processTreeMetrics.enabled`), "
+              "as recorded at each epoch end in `metrics.json` → `executorMemory`. *growth* = (last − epoch 2) / epoch 2; "
+              "flat means |growth| within a few percent.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
+              "epoch 2 | middle | last | peak | growth | command |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/SOAK.md", header, lines)
 
 
 def pipeline(common):

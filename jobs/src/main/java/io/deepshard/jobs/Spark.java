@@ -19,6 +19,8 @@ final class Spark {
         return SparkSession.builder()
                 .appName(appName)
                 .config("spark.ui.showConsoleProgress", "false") // our own progress line instead of Spark's stage bars
+                // executors' resident memory in their heartbeats (metrics.json -> executorMemory), unless set otherwise
+                .config("spark.executor.processTreeMetrics.enabled", probe.get("spark.executor.processTreeMetrics.enabled", "true"))
                 .getOrCreate();
     }
 }

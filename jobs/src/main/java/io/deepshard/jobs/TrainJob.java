@@ -122,13 +122,13 @@ public final class TrainJob implements Callable<Integer> {
 
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
-        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir);
+        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events);
         DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
                 new DistributedTrainer.Checkpointing(store, resumeFrom));
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
         sc.sc().removeSparkListener(events);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events()));
+        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events(), listener.executorMemory));
         if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
         // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
         new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
@@ -201,9 +201,12 @@ public final class TrainJob implements Callable<Integer> {
         private final Normalizer normalizer;
         private final List<String> classNames;
         private final String runDir;
+        private final io.deepshard.spark.train.ClusterEvents events;
+        /** Each executor's latest memory reading at each epoch end. */
+        final List<Map<String, Object>> executorMemory = new ArrayList<>();
 
         BestModelCheckpoint(Console console, JavaSparkContext sc, DeepshardConfig config, SparkDatasets.Splits splits,
-                            Normalizer normalizer, List<String> classNames, String runDir) {
+                            Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events) {
             this.console = console;
             this.sc = sc;
             this.config = config;
@@ -211,6 +214,7 @@ public final class TrainJob implements Callable<Integer> {
             this.normalizer = normalizer;
             this.classNames = classNames;
             this.runDir = runDir;
+            this.events = events;
         }
 
         @Override public void onRound(int epoch, int round, int rounds, double loss) { console.onRound(epoch, round, rounds, loss); }
@@ -224,7 +228,15 @@ public final class TrainJob implements Callable<Integer> {
                     Double.isFinite(loss) ? Double.toString(loss) : "null", examples, t.seconds(), t.compute(), t.broadcast(), t.overhead()));
         }
 
-        @Override public void onEpoch(EpochMetrics m) { console.onEpoch(m); }
+        @Override public void onEpoch(EpochMetrics m) {
+            console.onEpoch(m);
+            for (Map<String, Object> e : events.latestMemory()) {
+                var row = new LinkedHashMap<String, Object>();
+                row.put("epoch", m.epoch());
+                row.putAll(e);
+                executorMemory.add(row);
+            }
+        }
 
         @Override public void onEarlyStop(int epoch, int bestEpoch, double bestValue, io.deepshard.core.config.EarlyStoppingSpec spec) {
             console.onEarlyStop(epoch, bestEpoch, bestValue, spec);
@@ -277,7 +289,7 @@ public final class TrainJob implements Callable<Integer> {
     }
 
     static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits,
-                              List<Map<String, Object>> clusterEvents) {
+                              List<Map<String, Object>> clusterEvents, List<Map<String, Object>> executorMemory) {
         EpochMetrics modelEpoch = result.history().get(result.bestEpoch() - 1);
         var m = new LinkedHashMap<String, Object>();
         m.put("testAccuracy", result.finalTest() == null ? null : result.finalTest().accuracy());
@@ -298,6 +310,7 @@ public final class TrainJob implements Callable<Integer> {
         if (result.finalTest() != null) m.put("confusionMatrix", result.finalTest().confusion());
         m.put("badRecords", splits.badRecordsJson());
         m.put("clusterEvents", clusterEvents);
+        m.put("executorMemory", executorMemory);
         m.put("history", result.history());
         try {
             return ModelBundle.JSON.writeValueAsString(m);

@@ -51,12 +51,16 @@ public final class EvalStats implements Serializable {
             if (shard.hasMasks()) {
                 int[] truth = new int[(to - from) * plane];
                 for (int i = from; i < to; i++) for (int p = 0; p < plane; p++) truth[(i - from) * plane + p] = shard.maskValue(i, p);
-                stats.addPixels(Nd4j.toFlattened('c', out).toFloatVector(), truth, plane);
+                INDArray flat = Nd4j.toFlattened('c', out);
+                stats.addPixels(flat.toFloatVector(), truth, plane);
+                NativeMemory.free(flat);
             } else {
                 int[] labels = new int[to - from];
                 for (int i = from; i < to; i++) labels[i - from] = shard.label(i);
                 stats.add(out.toFloatMatrix(), labels);
             }
+            NativeMemory.free(batch);
+            NativeMemory.free(out);
         }
         return stats;
     }

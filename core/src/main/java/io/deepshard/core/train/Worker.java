@@ -48,6 +48,7 @@ public final class Worker {
             if (to == from) continue;
             DataSet batch = shard.batch(from, to, recipe.normalizer(), recipe.numClasses());
             net.fit(batch);
+            NativeMemory.free(batch);
             double score = net.score();
             if (!Double.isFinite(score)) {
                 throw new TrainingDivergedException("loss became " + score + " in worker " + shard.partition()

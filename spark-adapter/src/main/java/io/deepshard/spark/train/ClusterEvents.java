@@ -2,7 +2,9 @@ package io.deepshard.spark.train;
 
 import org.apache.spark.TaskEndReason;
 import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.executor.ExecutorMetrics;
 import org.apache.spark.scheduler.SparkListenerExecutorAdded;
+import org.apache.spark.scheduler.SparkListenerExecutorMetricsUpdate;
 import org.apache.spark.scheduler.SparkListenerExecutorRemoved;
 import org.apache.spark.scheduler.SparkListenerTaskEnd;
 import org.slf4j.Logger;
@@ -23,6 +25,7 @@ public final class ClusterEvents extends SparkListener {
     private static final Logger LOG = LoggerFactory.getLogger(ClusterEvents.class);
     private final List<Map<String, Object>> events = new ArrayList<>();
     private boolean executorLost;
+    private final Map<String, long[]> memory = new java.util.TreeMap<>();   // executor -> {RSS, heap} bytes, latest
 
     @Override public void onExecutorRemoved(SparkListenerExecutorRemoved e) {
         LOG.warn("executor {} lost: {}", e.executorId(), e.reason());
@@ -48,6 +51,34 @@ public final class ClusterEvents extends SparkListener {
             LOG.warn(what);
             record("taskFailed", what);
         }
+    }
+
+    /**
+     * Executors' memory from their heartbeats: the JVM process tree's resident set (needs
+     * {@code spark.executor.processTreeMetrics.enabled}, which jobs turn on) and the JVM heap in use.
+     */
+    @Override public void onExecutorMetricsUpdate(SparkListenerExecutorMetricsUpdate e) {
+        long rss = 0, heap = 0;
+        for (ExecutorMetrics m : scala.collection.JavaConverters.mapAsJavaMap(e.executorUpdates()).values()) {
+            rss = Math.max(rss, m.getMetricValue("ProcessTreeJVMRSSMemory"));
+            heap = Math.max(heap, m.getMetricValue("JVMHeapMemory"));
+        }
+        if (rss > 0 || heap > 0) {
+            synchronized (this) { memory.put(e.execId(), new long[] {rss, heap}); }
+        }
+    }
+
+    /** The latest memory reading of every executor seen: {executor, rssMb, heapMb} (rssMb 0 where unavailable). */
+    public synchronized List<Map<String, Object>> latestMemory() {
+        var out = new ArrayList<Map<String, Object>>();
+        memory.forEach((id, v) -> {
+            var m = new LinkedHashMap<String, Object>();
+            m.put("executor", id);
+            m.put("rssMb", v[0] >> 20);
+            m.put("heapMb", v[1] >> 20);
+            out.add(m);
+        });
+        return out;
     }
 
     private synchronized void record(String type, String detail) {
