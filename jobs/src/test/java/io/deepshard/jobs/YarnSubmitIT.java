@@ -1,0 +1,183 @@
+package io.deepshard.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.data.IdxWriter;
+import io.deepshard.core.util.Fs;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.apache.hadoop.yarn.conf.YarnConfiguration;
+import org.apache.hadoop.yarn.server.MiniYARNCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.File;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code spark-submit --master yarn} (client mode) against a real {@code MiniYARNCluster} (ResourceManager and a
+ * NodeManager in this JVM, containers as real processes), with the data, the run directory and the checkpoints on a
+ * {@code MiniDFSCluster}: the ApplicationMaster and two executors start in YARN containers and the train job trains
+ * one epoch.
+ */
+class YarnSubmitIT {
+    @TempDir static java.nio.file.Path dir;
+    static MiniDFSCluster hdfs;
+    static MiniYARNCluster yarn;
+    static String hdfsUri;
+    static java.nio.file.Path confDir;
+
+    @BeforeAll
+    static void startClusters() throws Exception {
+        Configuration conf = new YarnConfiguration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
+        for (String k : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
+                "dfs.datanode.http.address", "dfs.datanode.ipc.address")) conf.set(k, "127.0.0.1:0");
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        hdfsUri = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
+        conf.set("fs.defaultFS", hdfsUri);
+
+        conf.set("yarn.scheduler.capacity.root.queues", "default");
+        conf.set("yarn.scheduler.capacity.root.default.capacity", "100");
+        conf.setBoolean("yarn.nodemanager.vmem-check-enabled", false);
+        conf.setBoolean("yarn.nodemanager.pmem-check-enabled", false);
+        conf.set("yarn.nodemanager.disk-health-checker.max-disk-utilization-per-disk-percentage", "100");
+        conf.setInt("yarn.nodemanager.resource.memory-mb", 8192);
+        conf.setInt("yarn.nodemanager.resource.cpu-vcores", 4);
+        conf.setInt("yarn.scheduler.minimum-allocation-mb", 256);
+        conf.setInt("yarn.scheduler.maximum-allocation-mb", 4096);
+        conf.set("yarn.resourcemanager.hostname", "127.0.0.1");
+        conf.set("yarn.nodemanager.hostname", "127.0.0.1");
+        yarn = new MiniYARNCluster("deepshard", 1, 1, 1);
+        yarn.init(conf);
+        yarn.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (yarn.getConfig().get(YarnConfiguration.RM_ADDRESS).endsWith(":0") && System.nanoTime() < deadline) Thread.sleep(100);
+        assertThat(yarn.getConfig().get(YarnConfiguration.RM_ADDRESS)).doesNotEndWith(":0");
+
+        // the client's HADOOP_CONF_DIR: where the RM and HDFS are
+        confDir = Files.createDirectories(dir.resolve("hadoop-conf"));
+        Configuration client = new Configuration(yarn.getConfig());
+        client.set("fs.defaultFS", hdfsUri);
+        // MiniYARNCluster publishes its addresses as localhost:port but binds 127.0.0.1; a client resolving localhost
+        // to ::1 first retries for ever
+        for (var e : yarn.getConfig()) {
+            if (e.getKey().startsWith("yarn.") && e.getValue().startsWith("localhost:")) {
+                client.set(e.getKey(), "127.0.0.1:" + e.getValue().substring("localhost:".length()));
+            }
+        }
+        try (OutputStream out = Files.newOutputStream(confDir.resolve("yarn-site.xml"))) { client.writeXml(out); }
+        try (OutputStream out = Files.newOutputStream(confDir.resolve("core-site.xml"))) { client.writeXml(out); }
+    }
+
+    @AfterAll
+    static void stopClusters() {
+        if (yarn != null) yarn.stop();
+        if (hdfs != null) hdfs.shutdown(true);
+    }
+
+    /** The applications and nodes as the ResourceManager sees them (for failure messages). */
+    static String yarnState() {
+        try (var client = org.apache.hadoop.yarn.client.api.YarnClient.createYarnClient()) {
+            client.init(yarn.getConfig());
+            client.start();
+            var sb = new StringBuilder();
+            for (var app : client.getApplications()) {
+                sb.append(app.getApplicationId()).append(' ').append(app.getYarnApplicationState()).append(' ')
+                        .append(app.getDiagnostics()).append("; ");
+            }
+            for (var node : client.getNodeReports()) {
+                sb.append("node ").append(node.getNodeId()).append(' ').append(node.getNodeState()).append(' ')
+                        .append(node.getHealthReport()).append("; ");
+            }
+            return sb.toString();
+        } catch (Exception e) {
+            return "cannot ask YARN: " + e;
+        }
+    }
+
+    /** spark.yarn.jars: the runtime jars, linked into one local directory every container can read. */
+    static java.nio.file.Path sparkJars() throws Exception {
+        java.nio.file.Path jars = Files.createDirectories(dir.resolve("spark-jars"));
+        for (String e : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            java.nio.file.Path p = java.nio.file.Path.of(e);
+            if (e.endsWith(".jar") && Files.isRegularFile(p) && !Files.exists(jars.resolve(p.getFileName()))) {
+                Files.createSymbolicLink(jars.resolve(p.getFileName()), p.toAbsolutePath());
+            }
+        }
+        return jars;
+    }
+
+    @Test
+    void trainJobRunsOnYarnWithDataAndOutputOnHdfs() throws Exception {
+        Random r = new Random(8);
+        int[] labels = new int[400];
+        byte[][] images = TrainJobIT.images(r, labels);
+        java.nio.file.Path local = Files.createDirectories(dir.resolve("idx"));
+        IdxWriter.write(local.resolve("train-images-idx3-ubyte"), local.resolve("train-labels-idx1-ubyte"), images, labels, 12, 12, false);
+        FileSystem fs = hdfs.getFileSystem();
+        fs.copyFromLocalFile(new Path(local.resolve("train-images-idx3-ubyte").toUri()), new Path("/data/train-images-idx3-ubyte"));
+        fs.copyFromLocalFile(new Path(local.resolve("train-labels-idx1-ubyte").toUri()), new Path("/data/train-labels-idx1-ubyte"));
+        java.nio.file.Path config = dir.resolve("job.yaml");
+        Files.writeString(config, """
+                model: {name: mlp, hidden: [32]}
+                data: {train: %s/data/train-images-idx3-ubyte, inputShape: [1, 12, 12], numClasses: 3, validationFraction: 0.2}
+                training: {workers: 2, batchSize: 16, epochs: 1, seed: 5, checkpointEvery: 2}
+                output: %s/runs/yarn
+                """.formatted(hdfsUri, hdfsUri));
+        String jobsJar;
+        try (var s = Files.list(java.nio.file.Path.of("target"))) {
+            jobsJar = s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst().orElseThrow()
+                    .toAbsolutePath().toString();
+        }
+
+        var cmd = new ArrayList<String>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        Stream.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).filter(s -> !s.isBlank()).forEach(cmd::add);
+        // HADOOP_CONF_DIR goes on the classpath, as Spark's launcher scripts put it there (java -cp ... SparkSubmit alone
+        // would ignore it and look for a ResourceManager at 0.0.0.0:8032)
+        cmd.addAll(List.of("-cp", confDir + File.pathSeparator + System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
+                "--master", "yarn", "--deploy-mode", "client", "--class", "io.deepshard.jobs.TrainJob",
+                "--conf", "spark.yarn.jars=local:" + sparkJars() + "/*",
+                "--conf", "spark.executor.instances=2", "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g",
+                "--conf", "spark.yarn.am.memory=512m", "--conf", "spark.ui.enabled=false",
+                "--conf", "spark.executorEnv.JAVA_HOME=" + System.getProperty("java.home"),
+                "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + System.getProperty("java.home"),
+                jobsJar, config.toString()));
+        java.nio.file.Path log = dir.resolve("submit.log");
+        var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("HADOOP_CONF_DIR", confDir.toString());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        Process p = pb.start();
+        boolean finished = p.waitFor(120, TimeUnit.SECONDS);
+        if (!finished) p.destroyForcibly().waitFor();
+        String out = Files.readString(log);
+        Files.copy(log, java.nio.file.Path.of("target", "yarn-submit.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThat(finished).as("spark-submit did not finish in 300 s (log in target/yarn-submit.log); YARN: %s", yarnState()).isTrue();
+        assertThat(p.exitValue()).as(out).isZero();
+        assertThat(out).contains("Spark 3.5.5 (yarn): 2 worker(s)").contains("run directory: " + hdfsUri + "/runs/yarn");
+
+        Configuration c = new Configuration();
+        c.set("fs.defaultFS", hdfsUri);
+        JsonNode m = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/yarn/metrics.json")));
+        assertThat(m.get("history")).hasSize(1);
+        assertThat(m.get("validationAccuracy").asDouble()).isGreaterThan(0.5);
+        JsonNode prov = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/yarn/model/provenance.json")));
+        assertThat(prov.at("/training/sparkMaster").asText()).isEqualTo("yarn");
+        assertThat(prov.at("/training/applicationId").asText()).startsWith("application_");
+        // the run finished, so its checkpoints were removed from HDFS
+        assertThat(fs.exists(new Path("/runs/yarn/checkpoints"))).isFalse();
+    }
+}
