@@ -172,15 +172,13 @@ public final class DistributedTrainer {
                 double shardSeconds = (System.nanoTime() - t0) / 1e9;
                 final int e = epoch;
                 final double priorSeconds = run.resumedEpochSeconds(epoch);
-                EpochContext ctx = run.resumesInside(epoch)
-                        ? new EpochContext(shards, state, epoch, listener, from.progress().roundsDone(),
-                                from.progress().epochExamples(), from.progress().epochLossSum(),
-                                from.progress().epochTiming() == null ? RoundTiming.ZERO : from.progress().epochTiming(),
-                                (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
-                                        priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener))
-                        : new EpochContext(shards, state, epoch, listener, 0, 0, 0, RoundTiming.ZERO,
-                                (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
-                                        (System.nanoTime() - t0) / 1e9, normalizer, listener));
+                // a resumed run continues its checkpoint's epoch after the rounds already done, with their sums
+                Checkpoint.Progress part = run.resumesInside(epoch) ? from.progress() : null;
+                EpochContext ctx = new EpochContext(shards, state, epoch, listener, part == null ? 0 : part.roundsDone(),
+                        part == null ? 0 : part.epochExamples(), part == null ? 0 : part.epochLossSum(),
+                        part == null || part.epochTiming() == null ? RoundTiming.ZERO : part.epochTiming(),
+                        (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
+                                priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener));
                 TrainingStrategy.Outcome out = strategy.trainEpoch(ctx);
                 LOG.debug("epoch {}: shuffle into shards {} s, rounds {} s", epoch + 1, shardSeconds,
                         (System.nanoTime() - t0) / 1e9 - shardSeconds);
