@@ -27,13 +27,19 @@ public record NetworkState(float[] params, float[] updaterState, long iteration,
         if (net.numParams() != params.length) {
             throw new IllegalArgumentException("state has " + params.length + " parameters, network has " + net.numParams());
         }
-        net.setParams(Nd4j.create(params, new long[] {1, params.length}, 'c'));
+        INDArray p = Nd4j.create(params, new long[] {1, params.length}, 'c');
+        net.setParams(p);                 // copies into the network's own parameter view
+        NativeMemory.free(p);             // every round: do not leave a model-sized native buffer to the GC
         INDArray u = updaterView(net);
         long uLen = u == null ? 0 : u.length();
         if (uLen != updaterState.length) {
             throw new IllegalArgumentException("state has " + updaterState.length + " updater values, network has " + uLen);
         }
-        if (u != null) u.assign(Nd4j.create(updaterState, u.shape(), 'c'));
+        if (u != null) {
+            INDArray state = Nd4j.create(updaterState, u.shape(), 'c');
+            u.assign(state);
+            NativeMemory.free(state);
+        }
         net.getConfiguration().setIterationCount(Math.toIntExact(iteration));
         net.getConfiguration().setEpochCount(epoch);
     }
