@@ -2,8 +2,6 @@ package io.deepshard.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.deepshard.core.data.SyntheticImages;
-import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,18 +23,8 @@ class SparkSubmitIT {
 
     @Test
     void trainJobRunsUnderSparkSubmit() throws Exception {
-        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(2, 12, 12, 1), 20, 5);
-        Path conf = dir.resolve("c.yaml");
-        Files.writeString(conf, """
-                model: {name: mlp, hidden: [8]}
-                data: {train: %s, imageSize: [12, 12], channels: 1, numClasses: 2}
-                training: {workers: 2, batchSize: 8, epochs: 1, seed: 1}
-                output: %s
-                """.formatted(dir.resolve("data"), dir.resolve("run")));
-        File jar;
-        try (var s = Files.list(Path.of("target"))) {
-            jar = s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst().orElseThrow().toFile();
-        }
+        Path conf = JobFixtures.tinyFolderJob(dir, 20, 1, dir.resolve("run"));
+        File jar = JobFixtures.jobsJar().toFile();
         var cmd = new ArrayList<String>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         cmd.addAll(List.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).stream().filter(s -> !s.isBlank()).toList());
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",

@@ -2,8 +2,6 @@ package io.deepshard.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.deepshard.core.data.SyntheticImages;
-import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,22 +40,11 @@ class StandaloneClusterIT {
     void trainsOnAStandaloneClusterThroughSparkSubmit() throws Exception {
         int port;
         try (var s = new ServerSocket(0)) { port = s.getLocalPort(); }
-        String jar;
-        try (var s = Files.list(Path.of("target"))) {
-            jar = s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst().orElseThrow()
-                    .toAbsolutePath().toString();
-        }
+        String jar = JobFixtures.jobsJar().toString();
         var env = Map.of("DEEPSHARD_STANDALONE_DIR", dir.resolve("cluster").toString(),
                 "DEEPSHARD_STANDALONE_PORT", Integer.toString(port),
                 "DEEPSHARD_CLASSPATH", jar + File.pathSeparator + System.getProperty("java.class.path"));
-        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(2, 12, 12, 1), 30, 10);
-        Path conf = dir.resolve("c.yaml");
-        Files.writeString(conf, """
-                model: {name: mlp, hidden: [8]}
-                data: {train: %s, imageSize: [12, 12], channels: 1, numClasses: 2}
-                training: {workers: 2, batchSize: 8, epochs: 2, seed: 1}
-                output: %s
-                """.formatted(dir.resolve("data/train"), dir.resolve("run")));
+        Path conf = JobFixtures.tinyFolderJob(dir, 30, 2, dir.resolve("run"));
         try {
             Result start = script(env, 120, "start", "2", "1", "1g");
             assertThat(start.exit()).as(start.output()).isZero();

@@ -138,11 +138,7 @@ class YarnSubmitIT {
                 training: {workers: 2, batchSize: 16, epochs: 1, seed: 5, checkpointEvery: 2}
                 output: %s/runs/yarn
                 """.formatted(hdfsUri, hdfsUri));
-        String jobsJar;
-        try (var s = Files.list(java.nio.file.Path.of("target"))) {
-            jobsJar = s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst().orElseThrow()
-                    .toAbsolutePath().toString();
-        }
+        String jobsJar = JobFixtures.jobsJar().toString();
 
         var cmd = new ArrayList<String>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         Stream.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).filter(s -> !s.isBlank()).forEach(cmd::add);

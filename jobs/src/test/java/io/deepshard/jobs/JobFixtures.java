@@ -1,0 +1,42 @@
+package io.deepshard.jobs;
+
+import io.deepshard.core.data.SyntheticImages;
+import org.apache.hadoop.conf.Configuration;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** What the tests that submit the train job to a cluster share: the packaged application jar and a tiny job. */
+final class JobFixtures {
+    private JobFixtures() {}
+
+    /** The jobs module's packaged jar (the application spark-submit gets); the ITs run after {@code package}. */
+    static Path jobsJar() {
+        try (var s = Files.list(Path.of("target"))) {
+            return s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no target/deepshard-jobs-*.jar: run mvn package first"))
+                    .toAbsolutePath();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Writes a seeded 2-class 12×12 grey image dataset ({@code perClass} training images per class, split layout) and
+     * a small MLP config training it for {@code epochs} on 2 workers into {@code run}; returns the config file.
+     */
+    static Path tinyFolderJob(Path dir, int perClass, int epochs, Path run) throws IOException {
+        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(2, 12, 12, 1),
+                perClass, Math.max(1, perClass / 3));
+        Path conf = dir.resolve("c.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [8]}
+                data: {train: %s, imageSize: [12, 12], channels: 1, numClasses: 2}
+                training: {workers: 2, batchSize: 8, epochs: %d, seed: 1}
+                output: %s
+                """.formatted(dir.resolve("data/train"), epochs, run));
+        return conf;
+    }
+}
