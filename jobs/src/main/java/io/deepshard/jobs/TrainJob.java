@@ -96,10 +96,11 @@ public final class TrainJob implements Callable<Integer> {
         SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
         LoadedSplit train = splits.train(), validation = splits.validation(), test = splits.test();
         var t = config.training();
-        console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training%s / %,d test images, %d classes",
+        console.info(String.format(Locale.ROOT, "Deepshard train: %s on %,d training%s%s images%s, %d classes",
                 config.model().describe().toString().replaceAll("[{}]", ""), train.count(),
                 validation == null ? "" : String.format(Locale.ROOT, " / %,d validation", validation.count()),
-                test == null ? 0 : test.count(), config.data().numClasses()));
+                test == null ? "" : String.format(Locale.ROOT, " / %,d test", test.count()),
+                test == null ? " (no test split)" : "", config.data().numClasses()));
         console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
                 sc.version(), sc.master(), workers, t.batchSize(), t.averagingFrequency(), t.strategy(), t.optimizer().type(),
                 t.optimizer().learningRate(), t.seed()));

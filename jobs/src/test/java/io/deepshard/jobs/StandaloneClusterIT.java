@@ -53,7 +53,8 @@ class StandaloneClusterIT {
 
             Result submit = script(env, 240, "submit", "train", conf.toString());
             assertThat(submit.exit()).as(submit.output()).isZero();
-            assertThat(submit.output()).contains("Spark 3.5.5 (spark://127.0.0.1:" + port + "): 2 worker(s)")
+            assertThat(submit.output()).contains("on 60 training images (no test split), 2 classes")
+                    .contains("Spark 3.5.5 (spark://127.0.0.1:" + port + "): 2 worker(s)")
                     .contains("run directory: " + dir.resolve("run"));
             JsonNode m = new ObjectMapper().readTree(dir.resolve("run/metrics.json").toFile());
             assertThat(m.get("history")).hasSize(2);
