@@ -74,16 +74,20 @@ def soak(out, rows):
             epochs = sorted(series)
             if len(epochs) < 3:
                 continue
-            warm = series[epochs[1]]             # after the first epoch: JIT, pools and workspaces are set up
+            # medians of the 5 epochs after the first (JIT, pools, workspaces set up) and of the last 5: single readings
+            # swing by a few hundred MB with the garbage collector's heap sizing
+            q = max(1, min(5, (len(epochs) - 1) // 2))
+            warm = sorted(series[e] for e in epochs[1:1 + q])[q // 2]
+            late = sorted(series[e] for e in epochs[-q:])[q // 2]
             last, peak = series[epochs[-1]], max(series.values())
-            growth = (last - warm) / warm
+            growth = (late - warm) / warm
             r.setdefault("rssGrowthAfterEpoch2", {})[ex] = round(growth, 4)
             lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {ex} | {len(epochs)} | {series[epochs[0]]} | {warm} | "
                          f"{series[epochs[len(epochs) // 2]]} | {last} | {peak} | {growth * 100:+.1f}% | `{r['command']}` |\n")
     header = ("# Soak benchmark: executor memory over a long run\n\nAppended by `bench/run soak`. Resident set size (RSS, MB) "
               "of each executor JVM's process tree, from Spark's executor heartbeats (`spark.executor.processTreeMetrics.enabled`), "
-              "as recorded at each epoch end in `metrics.json` → `executorMemory`. *growth* = (last − epoch 2) / epoch 2; "
-              "flat means |growth| within a few percent.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
+              "as recorded at each epoch end in `metrics.json` → `executorMemory`. *growth* = (median of the last 5 epochs − median of epochs 2–6) / the latter "
+              "(rows before 2026-11-23 17:10: last − epoch 2); flat means |growth| within a few percent.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
               "epoch 2 | middle | last | peak | growth | command |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     table("bench/SOAK.md", header, lines)
 
