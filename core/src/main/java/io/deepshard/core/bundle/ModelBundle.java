@@ -18,7 +18,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
 /**
  * A trained model and everything needed to use it and to know where it came from, stored as one directory:
@@ -38,29 +37,21 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
 
     /** Saves into {@code <runDir>/model}, replacing an earlier bundle there. */
     public Path save(Configuration conf, String runDir) {
-        Path run = Fs.path(runDir);
-        Path target = new Path(run, DIR);
-        Path tmp = new Path(run, "." + DIR + ".tmp-" + UUID.randomUUID());
-        FileSystem fs = Fs.fs(run, conf);
+        Path target = new Path(Fs.path(runDir), DIR);
         try {
-            fs.mkdirs(tmp);
-            try (OutputStream out = fs.create(new Path(tmp, "network.zip"))) {
-                ModelSerializer.writeModel(network, out, true);
-            }
-            write(fs, new Path(tmp, "normalizer.json"), normalizer);
-            write(fs, new Path(tmp, "labels.json"), labels);
-            write(fs, new Path(tmp, "provenance.json"), provenance);
-            try (OutputStream out = fs.create(new Path(tmp, "config.yaml"))) {
-                out.write(configYaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
-            Path old = new Path(run, "." + DIR + ".old-" + UUID.randomUUID());
-            boolean hadOld = fs.exists(target);
-            if (hadOld && !fs.rename(target, old)) throw new IOException("cannot move the previous bundle aside: " + target);
-            if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
-            if (hadOld) fs.delete(old, true);
+            Fs.writeDirectoryAtomically(conf, target, (fs, tmp) -> {
+                try (OutputStream out = fs.create(new Path(tmp, "network.zip"))) {
+                    ModelSerializer.writeModel(network, out, true);
+                }
+                write(fs, new Path(tmp, "normalizer.json"), normalizer);
+                write(fs, new Path(tmp, "labels.json"), labels);
+                write(fs, new Path(tmp, "provenance.json"), provenance);
+                try (OutputStream out = fs.create(new Path(tmp, "config.yaml"))) {
+                    out.write(configYaml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                }
+            });
             return target;
         } catch (IOException e) {
-            try { fs.delete(tmp, true); } catch (IOException ignored) { /* best effort */ }
             throw new UncheckedIOException("cannot save the model bundle to " + target + ": " + e.getMessage(), e);
         }
     }

@@ -37,7 +37,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.UUID;
 
 /**
  * The checkpoints of one run, in a directory on any Hadoop file system ({@code <run>/checkpoints}):
@@ -78,46 +77,46 @@ public final class CheckpointStore {
     /** Writes {@code c} atomically and deletes all but the newest {@code keep} checkpoints; returns its directory. */
     public Path save(Checkpoint c, int keep) {
         Path target = new Path(dir, c.progress().name());
-        Path tmp = new Path(dir, "." + c.progress().name() + ".tmp-" + UUID.randomUUID());
         try {
-            fs.mkdirs(tmp);
-            MessageDigest sha = sha256();
-            try (var out = new DataOutputStream(new BufferedOutputStream(new DigestOutputStream(fs.create(new Path(tmp, "state.bin")), sha), 1 << 20))) {
-                out.write(MAGIC);
-                List<float[]> arrays = arrays(c);
-                out.writeInt(arrays.size());
-                for (float[] a : arrays) writeFloats(out, a);
-            }
-            try (OutputStream out = fs.create(new Path(tmp, "normalizer.json"))) {
-                out.write(JSON.writeValueAsBytes(c.normalizer()));
-            }
-            var meta = new LinkedHashMap<String, Object>();
-            meta.put("format", FORMAT);
-            meta.put("createdAt", Instant.now().toString());
-            meta.put("position", c.progress().describe());
-            meta.put("iteration", c.state().iteration());
-            meta.put("stateEpoch", c.state().epoch());
-            meta.put("parameters", c.state().params().length);
-            meta.put("updaterValues", c.state().updaterState().length);
-            meta.put("hasBest", c.best() != null);
-            if (c.best() != null) {
-                meta.put("bestIteration", c.best().iteration());
-                meta.put("bestEpoch", c.best().epoch());
-            }
-            meta.put("stateSha256", HexFormat.of().formatHex(sha.digest()));
-            meta.put("versions", Versions.core());
-            meta.put("progress", c.progress());
-            try (OutputStream out = fs.create(new Path(tmp, "meta.json"))) {
-                out.write(JSON.writeValueAsBytes(meta));
-            }
-            if (fs.exists(target)) fs.delete(target, true);   // the same position written again (a repeated round)
-            if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
+            Fs.writeDirectoryAtomically(conf, target, (fs, tmp) -> writeFiles(fs, tmp, c));
         } catch (IOException e) {
-            try { fs.delete(tmp, true); } catch (IOException ignored) { /* best effort */ }
             throw new UncheckedIOException("cannot write checkpoint " + target + ": " + e.getMessage(), e);
         }
         prune(keep);
         return target;
+    }
+
+    /** state.bin (with its SHA-256 in meta.json), normalizer.json, and meta.json last. */
+    private static void writeFiles(FileSystem fs, Path tmp, Checkpoint c) throws IOException {
+        MessageDigest sha = sha256();
+        try (var out = new DataOutputStream(new BufferedOutputStream(new DigestOutputStream(fs.create(new Path(tmp, "state.bin")), sha), 1 << 20))) {
+            out.write(MAGIC);
+            List<float[]> arrays = arrays(c);
+            out.writeInt(arrays.size());
+            for (float[] a : arrays) writeFloats(out, a);
+        }
+        try (OutputStream out = fs.create(new Path(tmp, "normalizer.json"))) {
+            out.write(JSON.writeValueAsBytes(c.normalizer()));
+        }
+        var meta = new LinkedHashMap<String, Object>();
+        meta.put("format", FORMAT);
+        meta.put("createdAt", Instant.now().toString());
+        meta.put("position", c.progress().describe());
+        meta.put("iteration", c.state().iteration());
+        meta.put("stateEpoch", c.state().epoch());
+        meta.put("parameters", c.state().params().length);
+        meta.put("updaterValues", c.state().updaterState().length);
+        meta.put("hasBest", c.best() != null);
+        if (c.best() != null) {
+            meta.put("bestIteration", c.best().iteration());
+            meta.put("bestEpoch", c.best().epoch());
+        }
+        meta.put("stateSha256", HexFormat.of().formatHex(sha.digest()));
+        meta.put("versions", Versions.core());
+        meta.put("progress", c.progress());
+        try (OutputStream out = fs.create(new Path(tmp, "meta.json"))) {
+            out.write(JSON.writeValueAsBytes(meta));
+        }
     }
 
     /** Names of the complete checkpoint directories, oldest first (temporary directories of interrupted writes excluded). */

@@ -57,6 +57,32 @@ public final class Fs {
         }
     }
 
+    /** Fills a directory with files (a {@link #writeDirectoryAtomically} callback). */
+    @FunctionalInterface
+    public interface DirectoryWriter { void write(FileSystem fs, Path dir) throws IOException; }
+
+    /**
+     * Writes the directory {@code target} through a hidden temporary sibling filled by {@code writer} and a rename; a
+     * previous {@code target} is moved aside first and deleted after. Readers see the old directory or the whole new
+     * one, never a mix. On failure the temporary directory is removed and the exception rethrown.
+     */
+    public static void writeDirectoryAtomically(Configuration conf, Path target, DirectoryWriter writer) throws IOException {
+        FileSystem fs = fs(target, conf);
+        Path tmp = new Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        try {
+            fs.mkdirs(tmp);
+            writer.write(fs, tmp);
+            Path old = new Path(target.getParent(), "." + target.getName() + ".old-" + UUID.randomUUID());
+            boolean hadOld = fs.exists(target);
+            if (hadOld && !fs.rename(target, old)) throw new IOException("cannot move the previous " + target + " aside");
+            if (!fs.rename(tmp, target)) throw new IOException("cannot rename " + tmp + " to " + target);
+            if (hadOld) fs.delete(old, true);
+        } catch (IOException | RuntimeException e) {
+            try { fs.delete(tmp, true); } catch (IOException ignored) { /* best effort */ }
+            throw e;
+        }
+    }
+
     public static void writeString(Configuration conf, Path target, String text) {
         writeAtomically(conf, target, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
