@@ -222,11 +222,24 @@ public final class TrainJob implements Callable<Integer> {
 
         /** Every round's timing, one JSON object per line, for {@code <run>/rounds.jsonl}. */
         final StringBuilder rounds = new StringBuilder();
+        private static final com.fasterxml.jackson.databind.ObjectWriter ONE_LINE_JSON =
+                ModelBundle.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT);
 
         @Override public void onRoundTiming(int epoch, int round, double loss, long examples, io.deepshard.core.train.RoundTiming t) {
-            rounds.append(String.format(Locale.ROOT, "{\"epoch\": %d, \"round\": %d, \"loss\": %s, \"examples\": %d, \"seconds\": %.6f, "
-                    + "\"compute\": %.6f, \"broadcast\": %.6f, \"overhead\": %.6f}%n", epoch + 1, round,
-                    Double.isFinite(loss) ? Double.toString(loss) : "null", examples, t.seconds(), t.compute(), t.broadcast(), t.overhead()));
+            var line = new LinkedHashMap<String, Object>();
+            line.put("epoch", epoch + 1);
+            line.put("round", round);
+            line.put("loss", Double.isFinite(loss) ? loss : null);
+            line.put("examples", examples);
+            line.put("seconds", t.seconds());
+            line.put("compute", t.compute());
+            line.put("broadcast", t.broadcast());
+            line.put("overhead", t.overhead());
+            try {
+                rounds.append(ONE_LINE_JSON.writeValueAsString(line)).append('\n');
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
         }
 
         @Override public void onEpoch(EpochMetrics m) {
