@@ -10,7 +10,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -36,8 +35,7 @@ class ExecutorLossIT {
     }
 
     static Process start(Path config, Path log, String... sets) throws IOException {
-        var cmd = new ArrayList<String>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        Stream.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).filter(s -> !s.isBlank()).forEach(cmd::add);
+        var cmd = JobFixtures.javaCommand();
         String cp = System.getProperty("java.class.path");
         cmd.addAll(List.of("-Dspark.master=local-cluster[2,1,1024]", "-Dspark.ui.enabled=false",
                 "-Dspark.executor.extraClassPath=" + cp, "-cp", cp, "io.deepshard.jobs.TrainJob", config.toString()));

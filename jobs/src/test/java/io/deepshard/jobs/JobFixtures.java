@@ -12,6 +12,19 @@ import java.nio.file.Path;
 final class JobFixtures {
     private JobFixtures() {}
 
+    /**
+     * The start of a command that runs a new JVM like this test's: this Java, with the JVM flags Spark needs on Java 17
+     * (the build passes them as {@code deepshard.test.jvmFlags}). Callers add the classpath, main class and arguments.
+     */
+    static java.util.List<String> javaCommand() {
+        var cmd = new java.util.ArrayList<String>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        for (String flag : System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")) {
+            if (!flag.isBlank()) cmd.add(flag);
+        }
+        return cmd;
+    }
+
     /** The jobs module's packaged jar (the application spark-submit gets); the ITs run after {@code package}. */
     static Path jobsJar() {
         try (var s = Files.list(Path.of("target"))) {

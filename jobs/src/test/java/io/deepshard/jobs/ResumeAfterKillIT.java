@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -55,8 +54,7 @@ class ResumeAfterKillIT {
     }
 
     static Process start(Path config, Path log, String... extra) throws IOException {
-        var cmd = new ArrayList<String>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        Stream.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).filter(s -> !s.isBlank()).forEach(cmd::add);
+        var cmd = JobFixtures.javaCommand();
         cmd.addAll(List.of("-Dspark.master=local[2]", "-Dspark.ui.enabled=false", "-cp", System.getProperty("java.class.path"),
                 "io.deepshard.jobs.TrainJob", config.toString()));
         cmd.addAll(List.of(extra));

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -25,8 +24,7 @@ class SparkSubmitIT {
     void trainJobRunsUnderSparkSubmit() throws Exception {
         Path conf = JobFixtures.tinyFolderJob(dir, 20, 1, dir.resolve("run"));
         File jar = JobFixtures.jobsJar().toFile();
-        var cmd = new ArrayList<String>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).stream().filter(s -> !s.isBlank()).toList());
+        var cmd = JobFixtures.javaCommand();
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
                 "--master", "local[2]", "--class", "io.deepshard.jobs.TrainJob",
                 "--conf", "spark.ui.enabled=false", jar.getAbsolutePath(), conf.toString(), "--set", "training.epochs=2"));

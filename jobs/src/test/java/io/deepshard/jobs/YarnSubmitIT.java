@@ -18,7 +18,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.File;
 import java.io.OutputStream;
 import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -140,8 +139,7 @@ class YarnSubmitIT {
                 """.formatted(hdfsUri, hdfsUri));
         String jobsJar = JobFixtures.jobsJar().toString();
 
-        var cmd = new ArrayList<String>(List.of(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        Stream.of(System.getProperty("deepshard.test.jvmFlags", "").split("\\s+")).filter(s -> !s.isBlank()).forEach(cmd::add);
+        var cmd = JobFixtures.javaCommand();
         // HADOOP_CONF_DIR goes on the classpath, as Spark's launcher scripts put it there (java -cp ... SparkSubmit alone
         // would ignore it and look for a ResourceManager at 0.0.0.0:8032)
         cmd.addAll(List.of("-cp", confDir + File.pathSeparator + System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
