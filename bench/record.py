@@ -57,6 +57,59 @@ def training(name, out, common):
         for r in rows])
     if name == "soak":
         soak(out, rows)
+    if name == "scaling":
+        scaling(out, rows)
+    return rows
+
+
+def median(v):
+    v = sorted(v)
+    return None if not v else (v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2)
+
+
+def scaling(out, rows):
+    """Throughput against one process using every core, and the round overhead measured in the same runs."""
+    base = next((r["imagesPerSecond"] for r in rows if r["variant"] == "single-process"), None)
+    per_core = next((r["imagesPerSecond"] for r in rows if r["variant"] == "local-1w"), None)
+    lines = []
+    for r in rows:
+        timings = [json.loads(l) for l in open(os.path.join(out, r["variant"], "rounds.jsonl"))]
+        timings = [t for t in timings if t["round"] > 3]          # JIT and executors fetching the recipe
+        r["roundSecondsMedian"] = round(median([t["seconds"] for t in timings]), 4)
+        r["roundOverheadMedian"] = round(median([t["overhead"] + t["broadcast"] for t in timings]), 4)
+        r["overheadShare"] = round(sum(t["overhead"] + t["broadcast"] for t in timings) / sum(t["seconds"] for t in timings), 4)
+        if base:
+            r["vsSingleProcess"] = round(r["imagesPerSecond"] / base, 3)
+        if per_core:
+            r["efficiencyVs1w"] = round(r["imagesPerSecond"] / (per_core * r["workers"]), 3)
+        lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {r['workers']} | {r['epochs']} | {r['imagesPerSecond']:.0f} | "
+                     f"{r.get('vsSingleProcess', '')} | {r.get('efficiencyVs1w', '')} | {fmt(r['accFinal'])} | {r['roundSecondsMedian']} | "
+                     f"{r['roundOverheadMedian']} | {r['overheadShare'] * 100:.1f}% | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | `{r['command']}` |\n")
+    header = ("# Scaling benchmark\n\nAppended by `bench/run scaling` (LeNet-5, Fashion-MNIST, batch 64 per worker, averaging every 5 "
+              "steps). *vs single* = img/s / img/s of one process training one network with every core as ND4J threads "
+              "(target for 2 workers: >= 0.90). *eff. vs 1w* = img/s / (workers x img/s of one 1-thread worker). Round "
+              "times are medians after round 3; *overhead* = round time - slowest worker's compute (broadcast, scheduling, "
+              "results, merge, averaging); *share* = overhead / round time over the run. Cost model: `docs/scaling.md`.\n\n"
+              "| date | commit | variant | workers | epochs | img/s | vs single | eff. vs 1w | final acc | round s | overhead s | share | CPU | command |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/SCALING.md", header, lines)
+
+
+def rounds(common):
+    rows = [dict(common, benchmark="rounds", command=os.environ["BENCH_CMD"].replace("<master>", json.loads(l)["master"]), **json.loads(l))
+            for l in os.environ["BENCH_OUTPUT"].splitlines() if l.startswith("{")]
+    header = ("# Round overhead benchmark\n\nAppended by `bench/run rounds`: real averaging rounds on random images (batch 2 per "
+              "worker, averaging every step, Nesterov: the state is parameters + one momentum value each), medians after 15 "
+              "warm-up rounds. *overhead* = round time - slowest worker's compute = broadcast wait + scheduling, shipping and "
+              "merging results, averaging on the driver; *serialize* = the driver's serializer on one state. Target: overhead "
+              "<= 0.05 s for LeNet-5 (431k parameters) on local[N]. Cost model fitted to these rows: `docs/scaling.md`.\n\n"
+              "| date | commit | master | executors | workers | model | parameters | state MB | round s | compute s | broadcast s | "
+              "aggregate s | overhead s | p90 | serialize s | CPU |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/ROUNDS.md", header, [
+        f"| {r['date']} | {r['commit']} | {r['master']} | {r['executors']} | {r['workers']} | {r['row']} | {r['parameters']} | "
+        f"{r['stateMB']} | {r['roundSeconds']} | {r['computeSeconds']} | {r['broadcastSeconds']} | {r['aggregateSeconds']} | "
+        f"{r['overheadSeconds']} | {r['overheadP90Seconds']} | {r['serializeSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) |\n"
+        for r in rows])
     return rows
 
 
@@ -109,7 +162,8 @@ def main():
     model, flags = cpu()
     common = dict(date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                   commit=os.environ.get("BENCH_COMMIT", "unknown"), cpu=model, cpuFlags=flags, cores=os.cpu_count())
-    rows = pipeline(common) if sys.argv[1] == "pipeline" else training(sys.argv[2], sys.argv[3], common)
+    kind = sys.argv[1]
+    rows = pipeline(common) if kind == "pipeline" else rounds(common) if kind == "rounds" else training(sys.argv[2], sys.argv[3], common)
     with open("bench/results.jsonl", "a") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")

@@ -5,10 +5,12 @@ package io.deepshard.core.train;
  *
  * @param rounds    how many rounds
  * @param seconds   wall time on the driver, from submitting the round's job to holding the averaged state
- * @param compute   the slowest worker's training time (loading the state into its network and the mini-batches)
+ * @param compute   the slowest worker's training time (its mini-batches; loading the state into the network and
+ *                  packing the result count as overhead, since they grow with the model, not with the batches)
  * @param broadcast the slowest worker's wait for the round's state (the broadcast fetch; near 0 on an executor that
  *                  already fetched it for another task)
- * @param overhead  the rest: scheduling, shipping the results and merging them, averaging on the driver
+ * @param overhead  the rest: scheduling, loading and packing the state on the workers, shipping the results and
+ *                  merging them, averaging on the driver
  *                  ({@code seconds - compute - broadcast}, at least 0)
  */
 public record RoundTiming(int rounds, double seconds, double compute, double broadcast, double overhead) {
