@@ -19,7 +19,10 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 import scala.reflect.ClassTag$;
 
 import java.nio.ByteBuffer;
@@ -49,6 +52,8 @@ public final class RoundsBenchJob implements Callable<Integer> {
             "resnet18", new String[]{"{name: resnet, depth: 18, small: true}", "[3, 32, 32]"},
             "vgg16", new String[]{"{name: vgg, depth: 16, small: true}", "[3, 32, 32]"});
 
+    @Spec CommandSpec spec;
+
     @Option(names = "--models", split = ",", defaultValue = "lenet5,resnet18,vgg16",
             description = "Models to measure, of ${COMPLETION-CANDIDATES}. Default: ${DEFAULT-VALUE}", completionCandidates = ModelNames.class)
     List<String> models;
@@ -77,9 +82,9 @@ public final class RoundsBenchJob implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         for (String m : models) {
-            if (!MODELS.containsKey(m)) throw new IllegalArgumentException("--models: unknown model '" + m + "' (known: lenet5, resnet18, vgg16)");
+            if (!MODELS.containsKey(m)) throw new ParameterException(spec.commandLine(), "--models: unknown model '" + m + "' (known: lenet5, resnet18, vgg16)");
         }
-        if (rounds <= warmup) throw new IllegalArgumentException("--rounds (" + rounds + ") must exceed --warmup (" + warmup + ")");
+        if (rounds <= warmup) throw new ParameterException(spec.commandLine(), "--rounds (" + rounds + ") must exceed --warmup (" + warmup + ")");
         var json = new ObjectMapper();
         SparkSession spark = Spark.session("deepshard-bench-rounds");
         try {
@@ -134,6 +139,7 @@ public final class RoundsBenchJob implements Callable<Integer> {
         DistributedTrainer.Result result = new DistributedTrainer(sc, config).fit(split, null, normalizer, new TrainingListener() {
             @Override public void onRoundTiming(int epoch, int round, double loss, long examples, RoundTiming t) { timings.add(t); }
         });
+        double emptyJob = emptyJobSeconds(rdd);
         rdd.unpersist(false);
         NetworkState state = result.state();
         List<RoundTiming> counted = timings.subList(Math.min(warmup, timings.size()), timings.size());
@@ -154,8 +160,20 @@ public final class RoundsBenchJob implements Callable<Integer> {
         row.put("aggregateSeconds", round4(median(counted.stream().mapToDouble(RoundTiming::overhead).toArray())));
         row.put("overheadSeconds", round4(median(overhead)));
         row.put("overheadP90Seconds", round4(quantile(overhead, 0.9)));
+        row.put("emptyJobSeconds", round4(emptyJob));
         components(config, state).forEach((k, v) -> row.put(k, round4(v)));
         return row;
+    }
+
+    /** Spark's own latency: median wall time of a job with one task per worker that does nothing (after 10 such jobs). */
+    static double emptyJobSeconds(org.apache.spark.api.java.JavaRDD<ImageRecord> rdd) {
+        double[] t = new double[30];
+        for (int i = -10; i < t.length; i++) {
+            long t0 = System.nanoTime();
+            rdd.mapPartitions(it -> java.util.List.of(1).iterator()).reduce(Integer::sum);
+            if (i >= 0) t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        return median(t);
     }
 
     /**
