@@ -101,14 +101,17 @@ def rounds(common):
     header = ("# Round overhead benchmark\n\nAppended by `bench/run rounds`: real averaging rounds on random images (batch 2 per "
               "worker, averaging every step, Nesterov: the state is parameters + one momentum value each), medians after 15 "
               "warm-up rounds. *overhead* = round time - slowest worker's compute = broadcast wait + scheduling, shipping and "
-              "merging results, averaging on the driver; *serialize* = the driver's serializer on one state. Target: overhead "
+              "merging results, averaging on the driver; *empty job* = a Spark job of one no-op task per worker; *load+extract* = "
+              "copying the state into a network and out again; *serialize result* = one worker's result. Target: overhead "
               "<= 0.05 s for LeNet-5 (431k parameters) on local[N]. Cost model fitted to these rows: `docs/scaling.md`.\n\n"
               "| date | commit | master | executors | workers | model | parameters | state MB | round s | compute s | broadcast s | "
-              "aggregate s | overhead s | p90 | serialize s | CPU |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+              "aggregate s | overhead s | p90 | empty job s | load+extract s | serialize result s | CPU |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     table("bench/ROUNDS.md", header, [
         f"| {r['date']} | {r['commit']} | {r['master']} | {r['executors']} | {r['workers']} | {r['row']} | {r['parameters']} | "
         f"{r['stateMB']} | {r['roundSeconds']} | {r['computeSeconds']} | {r['broadcastSeconds']} | {r['aggregateSeconds']} | "
-        f"{r['overheadSeconds']} | {r['overheadP90Seconds']} | {r['serializeSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) |\n"
+        f"{r['overheadSeconds']} | {r['overheadP90Seconds']} | {r['emptyJobSeconds']} | {round(r['loadSeconds'] + r['extractSeconds'], 4)} | "
+        f"{r['serializeResultSeconds']} | {r['cpu']} ({'+'.join(r['cpuFlags'])}) |\n"
         for r in rows])
     return rows
 

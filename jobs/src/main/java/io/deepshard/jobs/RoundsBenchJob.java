@@ -100,16 +100,24 @@ public final class RoundsBenchJob implements Callable<Integer> {
         return 0;
     }
 
-    /** Executors registered (1 in local mode); waits up to a minute for a cluster's to reach its default parallelism. */
+    /**
+     * Executors registered (1 in local mode). Waits up to a minute for the number the master asks for
+     * ({@code spark.executor.instances}, or N of {@code local-cluster[N,cores,MB]}); with neither, until the count has
+     * not changed for 5 seconds.
+     */
     private static int waitForExecutors(JavaSparkContext sc) throws InterruptedException {
         if (sc.isLocal()) return 1;
-        long deadline = System.nanoTime() + 60_000_000_000L;
-        int expected = sc.getConf().getInt("spark.executor.instances", 0);
+        var m = java.util.regex.Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,.*").matcher(sc.master());
+        int expected = sc.getConf().getInt("spark.executor.instances", m.matches() ? Integer.parseInt(m.group(1)) : 0);
+        long deadline = System.nanoTime() + 60_000_000_000L, stableSince = System.nanoTime();
+        int last = -1;
         while (true) {
             int n = sc.sc().getExecutorMemoryStatus().size() - 1;   // minus the driver
-            boolean enough = expected > 0 ? n >= expected : n > 0 && sc.defaultParallelism() >= n;
-            if (enough && n > 0 || System.nanoTime() > deadline) return Math.max(n, 0);
-            Thread.sleep(500);
+            if (n != last) stableSince = System.nanoTime();
+            last = n;
+            boolean ready = expected > 0 ? n >= expected : n > 0 && System.nanoTime() - stableSince > 5_000_000_000L;
+            if (ready || System.nanoTime() > deadline) return Math.max(n, 0);
+            Thread.sleep(250);
         }
     }
 
