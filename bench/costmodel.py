@@ -38,35 +38,69 @@ def driver_part(r, results):
             + r["averageSeconds"])
 
 
+DIRECT_RESULT_BYTES = 16 * 1024 * 1024  # spark.task.maxDirectResultSize as the jobs set it
+
+
+def moved_bytes(r):
+    """Bytes that go through Spark's block transfer in a round: the broadcast (executor JVMs only) and the results
+    larger than the direct-result limit (which go through the block manager, even in local mode)."""
+    state = r["stateMB"] * 1e6
+    results = r["workers"] * state if state > DIRECT_RESULT_BYTES else 0.0
+    return results + (0.0 if r["master"].startswith("local[") else state)
+
+
 def measured_model(r, cores):
-    """Predicted overhead on the measuring machine (loopback network) without the scheduling constant."""
-    waves = math.ceil(r["workers"] / cores)        # local-cluster[4,1,..] on 2 cores: workers take turns
+    """Overhead on the measuring machine from the parts timed alone: Spark's empty job, the workers' and the driver's
+    work on the state (workers take turns when there are more of them than cores), and executors decoding the state."""
+    waves = math.ceil(r["workers"] / cores)
     local = r["master"].startswith("local[")
-    broadcast = 0.0 if local else r["deserializeResultSeconds"]   # executors decode the state once (same size)
-    return waves * worker_part(r) + driver_part(r, r["workers"]) + broadcast
+    broadcast = 0.0 if local else r["deserializeResultSeconds"]
+    return r["emptyJobSeconds"] + waves * worker_part(r) + driver_part(r, r["workers"]) + broadcast
 
 
-def projected(r, workers, sched):
-    """Round overhead on a cluster of `workers` executors (one worker each, own cores), 10 Gbit/s network."""
+def fit_transfer(rows, cores):
+    """Least squares of the residual (measured - parts) = latency (executor JVMs only) + moved bytes x per-byte cost:
+    the two constants the parts do not give (block fetches, copies through Netty)."""
+    xs = [(0.0 if r["master"].startswith("local[") else 1.0, moved_bytes(r)) for r in rows]
+    ys = [r["overheadSeconds"] - measured_model(r, cores) for r in rows]
+    a11 = sum(x[0] * x[0] for x in xs); a12 = sum(x[0] * x[1] for x in xs); a22 = sum(x[1] * x[1] for x in xs)
+    b1 = sum(x[0] * y for x, y in zip(xs, ys)); b2 = sum(x[1] * y for x, y in zip(xs, ys))
+    det = a11 * a22 - a12 * a12
+    return (b1 * a22 - b2 * a12) / det, (a11 * b2 - a12 * b1) / det
+
+
+def projected(r, workers, sched, latency, per_byte):
+    """Round overhead on a cluster of `workers` executors (one worker each, own cores, 10 Gbit/s): every transfer
+    pays the per-byte cost measured here (copies) plus the wire."""
     state_bytes = r["stateMB"] * 1e6
-    net = state_bytes / NETWORK_BYTES_PER_S
+    move = state_bytes * (per_byte + 1 / NETWORK_BYTES_PER_S)
     decode, merge = r["deserializeResultSeconds"], r["mergeSeconds"]
-    broadcast = 2 * net + decode                   # torrent broadcast: each executor receives the state once
+    broadcast = 2 * move + decode                  # torrent broadcast: each executor receives the state once
     if workers <= 8:                               # reduce: the driver receives every result
-        gather = workers * (net + decode) + (workers - 1) * merge
+        gather = workers * (move + decode) + (workers - 1) * merge
         stages = 1
     else:                                          # groups of g ~ sqrt(W) merged on executors, then W/g on the driver
         g = 2 ** math.ceil(math.log2(math.sqrt(workers)))
-        gather = g * (net + decode) + (g - 1) * merge + math.ceil(workers / g) * (net + decode + merge)
+        gather = g * (move + decode) + (g - 1) * merge + math.ceil(workers / g) * (move + decode + merge)
         gather += r["serializeResultSeconds"]      # the group sums are encoded again for the driver
         stages = 2
-    return (stages * sched + workers * TASK_LAUNCH_S + worker_part(r) + r["serializeStateSeconds"] + broadcast
-            + gather + r["averageSeconds"])
+    return (stages * (sched + latency) + workers * TASK_LAUNCH_S + worker_part(r) + r["serializeStateSeconds"]
+            + broadcast + gather + r["averageSeconds"])
 
 
-def step_seconds(r):
-    """One training step of BATCH images on one core, from the rounds bench's compute (batch 2)."""
-    return r["computeSeconds"] / 2 * BATCH[r["row"]]
+def step_seconds(r, trained):
+    """One training step of BATCH images on one core: from a real training run's img/s per worker when the newest
+    scaling benchmark has one for this model, else extrapolated from the rounds bench's batch of 2 (too high for
+    small models, whose fixed per-step costs dominate at batch 2)."""
+    if r["row"] in trained:
+        return BATCH[r["row"]] / trained[r["row"]], "measured"
+    return r["computeSeconds"] / 2 * BATCH[r["row"]], "from batch 2"
+
+
+def trained_rates():
+    rows = [json.loads(l) for l in open(os.path.join(ROOT, "bench", "results.jsonl")) if '"benchmark": "scaling"' in l]
+    one = [r for r in rows if r["variant"] == "local-1w"]
+    return {"lenet5": one[-1]["imagesPerSecond"]} if one else {}
 
 
 def svg(curves, path):
@@ -119,36 +153,40 @@ def svg(curves, path):
 def main():
     rows = newest_rounds_run()
     cores = rows[0].get("cores", 2)
+    latency, per_byte = fit_transfer(rows, cores)
     print(f"Rounds run {rows[0]['date']} at {rows[0]['commit']} on {rows[0]['cpu']} ({cores} cores)\n")
-    print("| master | workers | model | state MB | measured overhead s | empty job s | parts s | model s | error |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"Fitted to the residuals: latency of a round on executor JVMs {latency * 1000:.0f} ms, block transfer "
+          f"{1 / per_byte / 1e6:.0f} MB/s (copies through Spark's block manager on this machine, no wire)\n")
+    print("| master | workers | model | state MB | measured overhead s | empty job s | parts s | moved MB | model s | error |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        parts = measured_model(r, cores)
-        pred = r["emptyJobSeconds"] + parts
+        local = r["master"].startswith("local[")
+        parts = measured_model(r, cores) - r["emptyJobSeconds"]
+        pred = measured_model(r, cores) + (0 if local else latency) + moved_bytes(r) * per_byte
         print(f"| {r['master']} | {r['workers']} | {r['row']} | {r['stateMB']:.1f} | {r['overheadSeconds']:.3f} | "
-              f"{r['emptyJobSeconds']:.3f} | {parts:.3f} | {pred:.3f} | {(pred - r['overheadSeconds']) / r['overheadSeconds'] * 100:+.0f}% |")
-    # the scheduling latency of the projection: the empty job measured on executor JVMs
+              f"{r['emptyJobSeconds']:.3f} | {parts:.3f} | {moved_bytes(r) / 1e6:.0f} | {pred:.3f} | "
+              f"{(pred - r['overheadSeconds']) / r['overheadSeconds'] * 100:+.0f}% |")
     sched = max(r["emptyJobSeconds"] for r in rows if not r["master"].startswith("local["))
-    # the projection starts from the local-cluster row with 2 workers of each model (executor JVMs, as on a cluster)
     base = {}
     for r in rows:
         if not r["master"].startswith("local[") and (r["row"] not in base or r["workers"] < base[r["row"]]["workers"]):
             base[r["row"]] = r
+    trained = trained_rates()
     xs = [1, 2, 4, 8, 16, 32, 64, 128]
     curves = {}
     print("\nProjected round overhead (s) at 10 Gbit/s, and the averaging frequency F for >= 90% compute time "
           "(F steps of the batch shown, 1 core per worker):\n")
-    print("| model | parameters | state MB | step s | " + " | ".join(f"W={n}" for n in xs) + " |")
+    print("| model | parameters | state MB | step s (batch) | " + " | ".join(f"W={n}" for n in xs) + " |")
     print("|---|---|---|---|" + "---|" * len(xs))
     for name in ("lenet5", "resnet18", "vgg16"):
         if name not in base:
             continue
         r = base[name]
-        over = [projected(r, n, sched) for n in xs]
-        step = step_seconds(r)
+        over = [projected(r, n, sched, latency, per_byte) for n in xs]
+        step, how = step_seconds(r, trained)
         freq = [max(1, math.ceil(9 * o / step)) for o in over]
         curves[name] = dict(label=f"{name} ({r['parameters'] / 1e6:.2g}M params, b{BATCH[name]})", overhead=over, frequency=freq)
-        print(f"| {name} | {r['parameters']:,} | {r['stateMB']:.1f} | {step:.2f} | "
+        print(f"| {name} | {r['parameters']:,} | {r['stateMB']:.1f} | {step:.2f} (b{BATCH[name]}, {how}) | "
               + " | ".join(f"{o:.2f} (F {f})" for o, f in zip(over, freq)) + " |")
     os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
     svg(curves, os.path.join(ROOT, "docs", "scaling.svg"))
