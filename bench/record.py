@@ -2,6 +2,7 @@
 import datetime
 import json
 import os
+import statistics
 import sys
 
 
@@ -62,11 +63,6 @@ def training(name, out, common):
     return rows
 
 
-def median(v):
-    v = sorted(v)
-    return None if not v else (v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2)
-
-
 def scaling(out, rows):
     """Throughput against one process using every core, and the round overhead measured in the same runs."""
     base = next((r["imagesPerSecond"] for r in rows if r["variant"] == "single-process"), None)
@@ -75,8 +71,8 @@ def scaling(out, rows):
     for r in rows:
         timings = [json.loads(l) for l in open(os.path.join(out, r["variant"], "rounds.jsonl"))]
         timings = [t for t in timings if t["round"] > 3]          # JIT and executors fetching the recipe
-        r["roundSecondsMedian"] = round(median([t["seconds"] for t in timings]), 4)
-        r["roundOverheadMedian"] = round(median([t["overhead"] + t["broadcast"] for t in timings]), 4)
+        r["roundSecondsMedian"] = round(statistics.median([t["seconds"] for t in timings]), 4)
+        r["roundOverheadMedian"] = round(statistics.median([t["overhead"] + t["broadcast"] for t in timings]), 4)
         r["overheadShare"] = round(sum(t["overhead"] + t["broadcast"] for t in timings) / sum(t["seconds"] for t in timings), 4)
         if base:
             r["vsSingleProcess"] = round(r["imagesPerSecond"] / base, 3)

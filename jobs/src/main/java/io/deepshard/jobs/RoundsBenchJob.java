@@ -15,6 +15,7 @@ import io.deepshard.spark.data.Normalization;
 import io.deepshard.spark.train.DistributedTrainer;
 import io.deepshard.spark.train.TrainingListener;
 import org.apache.spark.SparkEnv;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -33,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * {@code bench-rounds}: what an averaging round costs besides the training itself, for models of very different
@@ -46,11 +49,16 @@ import java.util.concurrent.Callable;
 @Command(name = "bench-rounds", mixinStandardHelpOptions = true,
         description = "Benchmark: round overhead (broadcast + aggregate) of parameter averaging per model size (JSON lines).")
 public final class RoundsBenchJob implements Callable<Integer> {
-    /** The models of the issue: LeNet-5 (431k parameters), the small-input ResNet-18 (11M) and VGG-16 (15M). */
-    static final Map<String, String[]> MODELS = Map.of(
-            "lenet5", new String[]{"lenet5", "[1, 28, 28]"},
-            "resnet18", new String[]{"{name: resnet, depth: 18, small: true}", "[3, 32, 32]"},
-            "vgg16", new String[]{"{name: vgg, depth: 16, small: true}", "[3, 32, 32]"});
+    /** A model to measure: its {@code model} config and {@code data.inputShape}. */
+    record BenchModel(String model, String inputShape) {}
+
+    /** The models of the issue, in order: LeNet-5 (431k parameters), the small-input ResNet-18 (11M) and VGG-16 (15M). */
+    static final Map<String, BenchModel> MODELS = new LinkedHashMap<>();
+    static {
+        MODELS.put("lenet5", new BenchModel("lenet5", "[1, 28, 28]"));
+        MODELS.put("resnet18", new BenchModel("{name: resnet, depth: 18, small: true}", "[3, 32, 32]"));
+        MODELS.put("vgg16", new BenchModel("{name: vgg, depth: 16, small: true}", "[3, 32, 32]"));
+    }
 
     @Spec CommandSpec spec;
 
@@ -75,14 +83,15 @@ public final class RoundsBenchJob implements Callable<Integer> {
     String optimizer;
 
     static final class ModelNames extends ArrayList<String> {
-        ModelNames() { super(List.of("lenet5", "resnet18", "vgg16")); }
+        ModelNames() { super(MODELS.keySet()); }
     }
 
     public static void main(String[] args) { System.exit(Cli.run(new RoundsBenchJob(), args)); }
 
     @Override public Integer call() throws Exception {
         for (String m : models) {
-            if (!MODELS.containsKey(m)) throw new ParameterException(spec.commandLine(), "--models: unknown model '" + m + "' (known: lenet5, resnet18, vgg16)");
+            if (!MODELS.containsKey(m)) throw new ParameterException(spec.commandLine(), "--models: unknown model '" + m + "' (known: "
+                    + String.join(", ", MODELS.keySet()) + ")");
         }
         if (rounds <= warmup) throw new ParameterException(spec.commandLine(), "--rounds (" + rounds + ") must exceed --warmup (" + warmup + ")");
         var json = new ObjectMapper();
@@ -100,6 +109,8 @@ public final class RoundsBenchJob implements Callable<Integer> {
         return 0;
     }
 
+    private static final Pattern LOCAL_CLUSTER = Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,.*");
+
     /**
      * Executors registered (1 in local mode). Waits up to a minute for the number the master asks for
      * ({@code spark.executor.instances}, or N of {@code local-cluster[N,cores,MB]}); with neither, until the count has
@@ -107,7 +118,7 @@ public final class RoundsBenchJob implements Callable<Integer> {
      */
     private static int waitForExecutors(JavaSparkContext sc) throws InterruptedException {
         if (sc.isLocal()) return 1;
-        var m = java.util.regex.Pattern.compile("local-cluster\\[\\s*(\\d+)\\s*,.*").matcher(sc.master());
+        Matcher m = LOCAL_CLUSTER.matcher(sc.master());
         int expected = sc.getConf().getInt("spark.executor.instances", m.matches() ? Integer.parseInt(m.group(1)) : 0);
         long deadline = System.nanoTime() + 60_000_000_000L, stableSince = System.nanoTime();
         int last = -1;
@@ -122,14 +133,14 @@ public final class RoundsBenchJob implements Callable<Integer> {
     }
 
     private LinkedHashMap<String, Object> measure(JavaSparkContext sc, String model, int executors) {
-        String[] spec = MODELS.get(model);
+        BenchModel m = MODELS.get(model);
         int w = workers > 0 ? workers : Math.max(1, sc.defaultParallelism());
         DeepshardConfig config = ConfigLoader.parse("""
                 model: %s
                 data: {train: /unused, inputShape: %s, numClasses: 10, normalization: standardize}
                 training: {workers: %d, batchSize: %d, averagingFrequency: 1, epochs: 1, seed: 1,
                            optimizer: {type: %s, learningRate: 0.001}}
-                """.formatted(spec[0], spec[1], w, batch, optimizer), "bench-rounds " + model, List.of());
+                """.formatted(m.model(), m.inputShape(), w, batch, optimizer), "bench-rounds " + model, List.of());
         int[] shape = config.data().inputShape();
         int n = w * batch * rounds, size = shape[0] * shape[1] * shape[2];
         var random = new Random(7);
@@ -174,11 +185,11 @@ public final class RoundsBenchJob implements Callable<Integer> {
     }
 
     /** Spark's own latency: median wall time of a job with one task per worker that does nothing (after 10 such jobs). */
-    static double emptyJobSeconds(org.apache.spark.api.java.JavaRDD<ImageRecord> rdd) {
+    static double emptyJobSeconds(JavaRDD<ImageRecord> rdd) {
         double[] t = new double[30];
         for (int i = -10; i < t.length; i++) {
             long t0 = System.nanoTime();
-            rdd.mapPartitions(it -> java.util.List.of(1).iterator()).reduce(Integer::sum);
+            rdd.mapPartitions(it -> List.of(1).iterator()).reduce(Integer::sum);
             if (i >= 0) t[i] = (System.nanoTime() - t0) / 1e9;
         }
         return median(t);
