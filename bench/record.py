@@ -60,7 +60,33 @@ def training(name, out, common):
         soak(out, rows)
     if name == "scaling":
         scaling(out, rows)
+    if name == "helpers":
+        helpers(out, rows)
     return rows
+
+
+def helpers(out, rows):
+    """oneDNN layer helpers on vs off: pairs of variants <model>-builtin-<N>w / <model>-onednn-<N>w of one run."""
+    by = {r["variant"]: r for r in rows}
+    for r in rows:
+        prov = json.load(open(os.path.join(out, r["variant"], "model", "provenance.json")))
+        r["onednnLayerHelpers"] = prov.get("training", {}).get("onednnLayerHelpers", "")
+    lines = []
+    for label, on in by.items():
+        if "-onednn-" not in label or label.replace("-onednn-", "-builtin-") not in by:
+            continue
+        off = by[label.replace("-onednn-", "-builtin-")]
+        on["speedupVsBuiltin"] = round(on["imagesPerSecond"] / off["imagesPerSecond"], 3)
+        lines.append(f"| {on['date']} | {on['commit']} | {label.split('-onednn-')[0]} | {on['workers']} | {on['epochs']} | "
+                     f"{off['imagesPerSecond']:.0f} | {on['imagesPerSecond']:.0f} | **{on['speedupVsBuiltin']}** | "
+                     f"{fmt(off['accFinal'])} | {fmt(on['accFinal'])} | {on['cpu']} ({'+'.join(on['cpuFlags'])}) | {on['openblasCoretype']} | "
+                     f"`{on['command']}` |\n")
+    header = ("# Native speed: DL4J's oneDNN layer helpers\n\nAppended by `bench/run helpers` (issue 7, step 1). Each pair runs "
+              "in the same invocation: *built-in* = `-Dorg.eclipse.deeplearning4j.helpers.disable=true` (DL4J's own layers), "
+              "*oneDNN* = the default (`OneDnnHelpers`: conv, pooling and batch norm on oneDNN). Speeds are comparable only "
+              "within one row.\n\n| date | commit | model | workers | epochs | built-in img/s | oneDNN img/s | speed-up | "
+              "built-in acc | oneDNN acc | CPU | OpenBLAS | command (oneDNN) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/NATIVE.md", header, lines)
 
 
 def scaling(out, rows):

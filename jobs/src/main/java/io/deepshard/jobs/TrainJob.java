@@ -18,6 +18,7 @@ import io.deepshard.core.train.Checkpoint;
 import io.deepshard.core.train.CheckpointException;
 import io.deepshard.core.train.CheckpointStore;
 import io.deepshard.core.train.EpochMetrics;
+import io.deepshard.core.train.OneDnnHelpers;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -297,6 +298,7 @@ public final class TrainJob implements Callable<Integer> {
         run.put("modelEpoch", result.bestEpoch());
         run.put("stoppedEarly", result.stoppedEarly());
         if (resumedFrom != null) run.put("resumedAt", resumedFrom.progress().describe());
+        run.put("onednnLayerHelpers", OneDnnHelpers.enable().describe());
         p.put("training", run);
         p.put("machine", MachineInfo.describe());
         return p;

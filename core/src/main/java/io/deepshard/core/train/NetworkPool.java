@@ -24,6 +24,7 @@ public final class NetworkPool {
     public static ComputationGraph borrow(String graphJson) {
         ComputationGraph net = disabled() ? null : POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).poll();
         if (net == null) {
+            OneDnnHelpers.enable();
             net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
             net.init();
         }

@@ -2,6 +2,7 @@ package io.deepshard.core.zoo;
 
 import io.deepshard.core.config.DataConfig;
 import io.deepshard.core.config.TrainingConfig;
+import io.deepshard.core.train.OneDnnHelpers;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
@@ -120,6 +121,7 @@ public final class NetworkFactory {
     }
 
     public static ComputationGraph create(ZooModel model, DataConfig data, TrainingConfig training, int stepsPerEpoch) {
+        OneDnnHelpers.enable();
         ComputationGraph net = new ComputationGraph(configuration(model, data, training, stepsPerEpoch));
         net.init();
         return net;

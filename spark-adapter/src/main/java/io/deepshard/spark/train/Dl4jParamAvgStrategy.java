@@ -3,6 +3,7 @@ package io.deepshard.spark.train;
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.OneDnnHelpers;
 import io.deepshard.core.train.TrainingRecipe;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -35,6 +36,7 @@ public final class Dl4jParamAvgStrategy implements TrainingStrategy {
         this.sc = sc;
         this.recipe = recipe;
         this.batchSize = batchSize;
+        OneDnnHelpers.enable();
         ComputationGraph net = new ComputationGraph(ComputationGraphConfiguration.fromJson(recipe.graphJson()));
         net.init();
         start.loadInto(net);
