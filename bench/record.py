@@ -139,34 +139,51 @@ def rounds(common):
 
 
 def soak(out, rows):
-    """Executor resident memory (from Spark heartbeats, recorded at each epoch end) over a long run: flat or growing?"""
+    """Executor memory at each epoch end over a long run, flat or growing: RSS from Spark's heartbeats, and the peaks of
+    JavaCPP's own counts read by the training tasks (native = ND4J's off-heap bytes, physical = the process's RSS)."""
+    def windows(series):
+        # medians of the 5 epochs after the first (JIT, pools, workspaces set up) and of the last 5: single readings
+        # swing by a few hundred MB with the garbage collector's heap sizing
+        epochs = sorted(series)
+        q = max(1, min(5, (len(epochs) - 1) // 2))
+        return statistics.median(series[e] for e in epochs[1:1 + q]), statistics.median(series[e] for e in epochs[-q:])
+
     lines = []
     for r in rows:
         m = json.load(open(os.path.join(out, r["variant"], "metrics.json")))
-        per = {}
+        per, nat, phys = {}, {}, {}
         for e in m.get("executorMemory", []):
             if e["rssMb"] > 0:
                 per.setdefault(e["executor"], {})[e["epoch"]] = e["rssMb"]
-        r["executorRssMb"] = per
+            if "nativeMb" in e:
+                nat.setdefault(e["executor"], {})[e["epoch"]] = e["nativeMb"]
+                phys.setdefault(e["executor"], {})[e["epoch"]] = e["physicalMb"]
+        r["executorRssMb"], r["executorNativeMb"], r["executorPhysicalMb"] = per, nat, phys
         for ex, series in sorted(per.items()):
             epochs = sorted(series)
             if len(epochs) < 3:
                 continue
-            # medians of the 5 epochs after the first (JIT, pools, workspaces set up) and of the last 5: single readings
-            # swing by a few hundred MB with the garbage collector's heap sizing
-            q = max(1, min(5, (len(epochs) - 1) // 2))
-            warm = sorted(series[e] for e in epochs[1:1 + q])[q // 2]
-            late = sorted(series[e] for e in epochs[-q:])[q // 2]
+            warm, late = windows(series)
             last, peak = series[epochs[-1]], max(series.values())
             growth = (late - warm) / warm
             r.setdefault("rssGrowthAfterEpoch2", {})[ex] = round(growth, 4)
-            lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {ex} | {len(epochs)} | {series[epochs[0]]} | {warm} | "
-                         f"{series[epochs[len(epochs) // 2]]} | {last} | {peak} | {growth * 100:+.1f}% | `{r['command']}` |\n")
+            native = ["", "", "", ""]
+            if len(nat.get(ex, {})) >= 3:
+                nw, nl = windows(nat[ex])
+                ngrowth = (nl - nw) / nw if nw else 0.0
+                r.setdefault("nativeGrowthAfterEpoch2", {})[ex] = round(ngrowth, 4)
+                native = [f"{nw:g}", f"{nl:g}", f"{ngrowth * 100:+.1f}%", str(max(phys[ex].values()))]
+            lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {ex} | {len(epochs)} | {series[epochs[0]]} | {warm:g} | "
+                         f"{series[epochs[len(epochs) // 2]]} | {last} | {peak} | {growth * 100:+.1f}% | {' | '.join(native)} | `{r['command']}` |\n")
     header = ("# Soak benchmark: executor memory over a long run\n\nAppended by `bench/run soak`. Resident set size (RSS, MB) "
               "of each executor JVM's process tree, from Spark's executor heartbeats (`spark.executor.processTreeMetrics.enabled`), "
               "as recorded at each epoch end in `metrics.json` → `executorMemory`. *growth* = (median of the last 5 epochs − median of epochs 2–6) / the latter "
-              "(rows before 2026-11-23 17:10: last − epoch 2); flat means |growth| within a few percent.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
-              "epoch 2 | middle | last | peak | growth | command |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+              "(rows before 2026-11-23 17:10: last − epoch 2); flat means |growth| within a few percent. *native* = ND4J's off-heap "
+              "bytes as JavaCPP counts them (`Pointer.totalBytes()`, what `maxbytes` bounds), the peak of each epoch's "
+              "training tasks, medians over the same windows; *physical peak* = the highest `Pointer.physicalBytes()` "
+              "(process RSS) a task read; the native columns are empty in rows recorded before they existed.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
+              "epochs 2–6 | middle | last | peak | growth | native 2–6 | native last 5 | native growth | physical peak | command |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
     table("bench/SOAK.md", header, lines)
 
 

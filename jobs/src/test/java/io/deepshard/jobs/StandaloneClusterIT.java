@@ -59,6 +59,13 @@ class StandaloneClusterIT {
             JsonNode m = new ObjectMapper().readTree(dir.resolve("run/metrics.json").toFile());
             assertThat(m.get("history")).hasSize(2);
             assertThat(m.get("testAccuracy").isNull()).isTrue();   // no test split in this config
+            // each executor's native memory, read by its training tasks through JavaCPP, at each epoch end
+            var nativeRows = new java.util.ArrayList<JsonNode>();
+            m.get("executorMemory").forEach(r -> { if (r.has("nativeMb")) nativeRows.add(r); });
+            assertThat(nativeRows).as(m.get("executorMemory").toString()).hasSize(4)
+                    .allSatisfy(r -> assertThat(r.get("nativeMb").asDouble()).isPositive())
+                    .allSatisfy(r -> assertThat(r.get("physicalMb").asDouble()).isGreaterThan(100));
+            assertThat(nativeRows.stream().map(r -> r.get("executor").asText()).distinct()).hasSize(2);
             // both Workers launched an executor for the application
             for (int w = 1; w <= 2; w++) {
                 assertThat(Files.readString(dir.resolve("cluster/logs/worker-" + w + ".log"))).contains("Asked to launch executor app-");

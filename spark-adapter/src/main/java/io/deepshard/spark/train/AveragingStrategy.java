@@ -9,6 +9,7 @@ import io.deepshard.core.train.Worker;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.util.LongAccumulator;
 import scala.Tuple2;
 
 /**
@@ -23,6 +24,8 @@ public final class AveragingStrategy implements TrainingStrategy {
     private final BatchPlan plan;
     private final int groupLevel;
     private final int groups;
+    private final LongAccumulator nativeBytes;
+    private final LongAccumulator physicalBytes;
 
     public AveragingStrategy(JavaSparkContext sc, TrainingRecipe recipe) {
         this.sc = sc;
@@ -34,6 +37,8 @@ public final class AveragingStrategy implements TrainingStrategy {
         int w = plan.workers();
         this.groupLevel = w <= 8 ? 0 : (int) Math.ceil(Math.log(Math.sqrt(w)) / Math.log(2));
         this.groups = (w + (1 << groupLevel) - 1) >> groupLevel;
+        this.nativeBytes = sc.sc().longAccumulator(NativeMemoryReadings.NATIVE_BYTES);
+        this.physicalBytes = sc.sc().longAccumulator(NativeMemoryReadings.PHYSICAL_BYTES);
     }
 
     @Override public Outcome trainEpoch(EpochContext ctx) {
@@ -47,6 +52,7 @@ public final class AveragingStrategy implements TrainingStrategy {
             long t0 = System.nanoTime();
             Broadcast<NetworkState> current = sc.broadcast(state);
             Broadcast<TrainingRecipe> rec = recipe;
+            LongAccumulator nativeAcc = nativeBytes, physicalAcc = physicalBytes;
             RoundResult result;
             try {
                 sc.setJobDescription("epoch " + (ctx.epoch() + 1) + " round " + (r + 1) + "/" + rounds);
@@ -55,7 +61,11 @@ public final class AveragingStrategy implements TrainingStrategy {
                     TrainingRecipe recipeValue = rec.value();
                     NetworkState start = current.value();
                     double waited = (System.nanoTime() - fetch) / 1e9;
-                    return Worker.runRound(recipeValue, start, shard, r).withBroadcastSeconds(waited);
+                    RoundResult out = Worker.runRound(recipeValue, start, shard, r).withBroadcastSeconds(waited);
+                    // this task's reading of its executor's native memory (per-task values: NativeMemoryReadings)
+                    nativeAcc.add(org.bytedeco.javacpp.Pointer.totalBytes());
+                    physicalAcc.add(org.bytedeco.javacpp.Pointer.physicalBytes());
+                    return out;
                 });
                 final int level = groupLevel;   // a local: the lambda must not capture this strategy
                 result = level == 0

@@ -26,6 +26,7 @@ public final class ClusterEvents extends SparkListener {
     private final List<Map<String, Object>> events = new ArrayList<>();
     private boolean executorLost;
     private final Map<String, long[]> memory = new java.util.TreeMap<>();   // executor -> {RSS, heap} bytes, latest
+    private final NativeMemoryReadings nativeMemory = new NativeMemoryReadings();
 
     @Override public void onExecutorRemoved(SparkListenerExecutorRemoved e) {
         LOG.warn("executor {} lost: {}", e.executorId(), e.reason());
@@ -43,6 +44,7 @@ public final class ClusterEvents extends SparkListener {
     }
 
     @Override public void onTaskEnd(SparkListenerTaskEnd e) {
+        nativeMemory.onTaskEnd(e);
         TaskEndReason reason = e.reason();
         if (e.taskInfo() != null && e.taskInfo().failed()) {
             String what = "stage " + e.stageId() + " task " + e.taskInfo().index() + " attempt " + e.taskInfo().attemptNumber()
@@ -68,16 +70,29 @@ public final class ClusterEvents extends SparkListener {
         }
     }
 
-    /** The latest memory reading of every executor seen: {executor, rssMb, heapMb} (rssMb 0 where unavailable). */
+    /**
+     * Every executor's memory: {executor, rssMb, heapMb} from its latest heartbeat (rssMb 0 where unavailable), and
+     * {nativeMb, physicalMb}, the peaks of JavaCPP's readings by its training tasks since the previous call
+     * ({@link NativeMemoryReadings}; absent for an executor that ran no training task since).
+     */
     public synchronized List<Map<String, Object>> latestMemory() {
         var out = new ArrayList<Map<String, Object>>();
-        memory.forEach((id, v) -> {
+        Map<String, double[]> natives = nativeMemory.drain();
+        var ids = new java.util.TreeSet<>(memory.keySet());
+        ids.addAll(natives.keySet());
+        for (String id : ids) {
             var m = new LinkedHashMap<String, Object>();
             m.put("executor", id);
+            long[] v = memory.getOrDefault(id, new long[2]);
             m.put("rssMb", v[0] >> 20);
             m.put("heapMb", v[1] >> 20);
+            double[] n = natives.get(id);
+            if (n != null) {
+                m.put("nativeMb", n[0]);
+                m.put("physicalMb", n[1]);
+            }
             out.add(m);
-        });
+        }
         return out;
     }
 
