@@ -59,7 +59,8 @@ final class ExecutorSettings {
 
         String opts = conf.get("spark.executor.extraJavaOptions", "");
         if (!opts.contains("org.bytedeco.javacpp.maxbytes")) {
-            long heapMb = lc.matches() ? Long.parseLong(lc.group(3)) : conf.getSizeAsMb("spark.executor.memory", "1g");
+            // on local-cluster[N, cores, MB] too: MB is the Worker's capacity, not the executor's heap
+            long heapMb = conf.getSizeAsMb("spark.executor.memory", "1g");
             long overheadMb = conf.contains("spark.executor.memoryOverhead")
                     ? conf.getSizeAsMb("spark.executor.memoryOverhead")
                     : Math.max(384, (long) (conf.getDouble("spark.executor.memoryOverheadFactor", 0.10) * heapMb));

@@ -54,9 +54,14 @@ class ExecutorSettingsTest {
     }
 
     @Test
-    void localClusterTakesCoresAndMemoryFromTheMaster() {
+    void localClusterTakesCoresFromTheMasterAndTheHeapFromExecutorMemory() {
+        // local-cluster[workers, cores, MB]: MB is each Worker's capacity; an executor's heap is spark.executor.memory
+        // (default 1g: a soak run with -Xms2048m in local-cluster[2,1,2048] had executors fail to start, -Xmx1024M)
         var d = ExecutorSettings.derive(conf("spark.master", "local-cluster[2,1,2048]"));
         assertThat(d.settings()).containsEntry("spark.executor.extraJavaOptions",
-                "-Dorg.bytedeco.javacpp.maxbytes=288m -Dorg.bytedeco.javacpp.maxphysicalbytes=2432m");
+                "-Dorg.bytedeco.javacpp.maxbytes=288m -Dorg.bytedeco.javacpp.maxphysicalbytes=1408m");
+        var big = ExecutorSettings.derive(conf("spark.master", "local-cluster[2,1,2048]", "spark.executor.memory", "1536m"));
+        assertThat(big.settings()).containsEntry("spark.executor.extraJavaOptions",
+                "-Dorg.bytedeco.javacpp.maxbytes=288m -Dorg.bytedeco.javacpp.maxphysicalbytes=1920m");
     }
 }
