@@ -62,7 +62,36 @@ def training(name, out, common):
         scaling(out, rows)
     if name == "helpers":
         helpers(out, rows)
+    if name == "vs-pytorch":
+        rows += vs_pytorch(out, rows, common)
     return rows
+
+
+def vs_pytorch(out, rows, common):
+    """Our one-worker rows against PyTorch-CPU's rows of the same run: img/s ratios (target: oneDNN path >= 1.0)."""
+    refs = [dict(common, benchmark="vs-pytorch", variant=f"pytorch-{j['model']}", **j)
+            for j in map(json.loads, open(os.path.join(out, "pytorch.jsonl"))) if j]
+    ref = {r["model"]: r for r in refs}
+    lines = []
+    for r in rows:
+        model = r["variant"].split("-")[0]
+        p = ref.get(model, {})
+        if "trainImagesPerSecond" in p:
+            r["ratioVsPytorch"] = round(r["imagesPerSecond"] / p["trainImagesPerSecond"], 3)
+        torch_cell = (f"{p['trainImagesPerSecond']:.0f} | {fmt(p['testAccuracy'])}" if "trainImagesPerSecond" in p
+                      else f"unavailable ({p.get('unavailable', 'no row')}) | ")
+        lines.append(f"| {r['date']} | {r['commit']} | {r['variant']} | {r['imagesPerSecond']:.0f} | {fmt(r['accFinal'])} | "
+                     f"{torch_cell} | **{r.get('ratioVsPytorch', '')}** | {r['cpu']} ({'+'.join(r['cpuFlags'])}) | "
+                     f"{r['openblasCoretype']} | {p.get('torch', '')} | `{r['command']}` |\n")
+    header = ("# Deepshard vs PyTorch-CPU\n\nAppended by `bench/run vs-pytorch` (issue 7). One worker on one core "
+              "(`local[1]`, one native thread, never averaging), 1 epoch of Fashion-MNIST, against "
+              "`bench/torch_reference.py`: PyTorch-CPU training the identical model, optimizer and batch on one thread "
+              "in the same run (its loop only; ours is the whole epoch through Spark). *ratio* = our img/s / "
+              "PyTorch's; target for the oneDNN path: >= 1.0. Compare within a run only.\n\n"
+              "| date | commit | variant | img/s | acc | PyTorch img/s | PyTorch acc | ratio | CPU | OpenBLAS | torch | command |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+    table("bench/VS_PYTORCH.md", header, lines)
+    return refs
 
 
 def helpers(out, rows):
