@@ -169,7 +169,7 @@ def rounds(common):
 
 def soak(out, rows):
     """Executor memory at each epoch end over a long run, flat or growing: RSS from Spark's heartbeats, and the peaks of
-    JavaCPP's own counts read by the training tasks (native = ND4J's off-heap bytes, physical = the process's RSS)."""
+    JavaCPP's own counts read by the training tasks (native = what JavaCPP tracks, which excludes ND4J 1.0.0-M2.1's arrays; physical = the process's RSS)."""
     def windows(series):
         # medians of the 5 epochs after the first (JIT, pools, workspaces set up) and of the last 5: single readings
         # swing by a few hundred MB with the garbage collector's heap sizing
@@ -207,8 +207,8 @@ def soak(out, rows):
     header = ("# Soak benchmark: executor memory over a long run\n\nAppended by `bench/run soak`. Resident set size (RSS, MB) "
               "of each executor JVM's process tree, from Spark's executor heartbeats (`spark.executor.processTreeMetrics.enabled`), "
               "as recorded at each epoch end in `metrics.json` → `executorMemory`. *growth* = (median of the last 5 epochs − median of epochs 2–6) / the latter "
-              "(rows before 2026-11-23 17:10: last − epoch 2); flat means |growth| within a few percent. *native* = ND4J's off-heap "
-              "bytes as JavaCPP counts them (`Pointer.totalBytes()`, what `maxbytes` bounds), the peak of each epoch's "
+              "(rows before 2026-11-23 17:10: last − epoch 2); flat means |growth| within a few percent. *native* = the bytes JavaCPP "
+              "tracks (`Pointer.totalBytes()`, what `maxbytes` bounds; ND4J 1.0.0-M2.1's arrays are not among them, so these stay near 0), the peak of each epoch's "
               "training tasks, medians over the same windows; *physical peak* = the highest `Pointer.physicalBytes()` "
               "(process RSS) a task read; the native columns are empty in rows recorded before they existed.\n\n| date | commit | variant | executor | epochs | RSS epoch 1 | "
               "epochs 2–6 | middle | last | peak | growth | native 2–6 | native last 5 | native growth | physical peak | command |\n"
