@@ -95,6 +95,49 @@ public final class FolderListing implements Serializable {
     }
 
     /**
+     * Every file below {@code rootUri} (recursively, sorted by path; hidden files passed over) as one unlabeled list, for
+     * prediction: no class names, every entry's label is 0. {@link #isUnlabeled()} tells such a listing apart.
+     */
+    public static FolderListing unlabeled(Configuration conf, String rootUri) {
+        Path root = Fs.path(rootUri);
+        FileSystem fs = Fs.fs(root, conf);
+        try {
+            if (!fs.exists(root)) throw new DataFormatException("no such folder: " + root);
+            if (!fs.getFileStatus(root).isDirectory()) throw new DataFormatException(root + " is a file, not a folder of images");
+            List<Entry> entries = files(fs, root).stream().map(f -> new Entry(f, 0)).toList();
+            if (entries.isEmpty()) throw new DataFormatException(root + " holds no image files");
+            return new FolderListing(root.toString(), List.of(), entries, List.of());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * True when {@code rootUri} holds image files directly and no folders: the layout of images to predict, not of a
+     * class-per-folder dataset.
+     */
+    public static boolean isFlat(Configuration conf, String rootUri) {
+        Path root = Fs.path(rootUri);
+        FileSystem fs = Fs.fs(root, conf);
+        try {
+            boolean files = false;
+            for (FileStatus s : fs.listStatus(root)) {
+                if (hidden(s.getPath())) continue;
+                if (s.isDirectory()) return false;
+                files = true;
+            }
+            return files;
+        } catch (FileNotFoundException e) {
+            throw new DataFormatException("no such folder: " + root);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + root + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A listing of images without classes ({@link #unlabeled}). */
+    public boolean isUnlabeled() { return classNames.isEmpty(); }
+
+    /**
      * Splits off a validation part: per class, a seeded choice of round(fraction × n) files (at least one when a class
      * has two or more). Returns {train, validation}; the layout problems stay with the training part.
      */

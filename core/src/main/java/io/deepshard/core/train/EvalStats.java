@@ -21,8 +21,12 @@ import java.io.Serializable;
 public final class EvalStats implements Serializable {
     /** Segmentation evaluation batches hold at most this many pixels (the network's activations scale with it). */
     static final int MAX_BATCH_PIXELS = 1 << 18;
+    /** Top-k accuracy counts a prediction right when the true class is among the k most probable (ties: not counted). */
+    public static final int DEFAULT_TOP_K = 5;
 
     private final int numClasses;
+    private int topK;              // adopted like perPixel
+    private long topKCorrect;
     private boolean perPixel;      // adopted from the other side when merging into empty statistics
     private final long[] confusion;
     private double lossSum;
@@ -30,8 +34,13 @@ public final class EvalStats implements Serializable {
 
     public EvalStats(int numClasses) { this(numClasses, false); }
 
-    public EvalStats(int numClasses, boolean perPixel) {
+    public EvalStats(int numClasses, boolean perPixel) { this(numClasses, perPixel, DEFAULT_TOP_K); }
+
+    /** @param topK the k of {@link #topKAccuracy()}, capped at the number of classes */
+    public EvalStats(int numClasses, boolean perPixel, int topK) {
+        if (topK < 1) throw new IllegalArgumentException("top-k must be at least 1, got " + topK);
         this.numClasses = numClasses;
+        this.topK = Math.min(topK, numClasses);
         this.perPixel = perPixel;
         this.confusion = new long[numClasses * numClasses];
     }
@@ -41,7 +50,12 @@ public final class EvalStats implements Serializable {
      * segmentation, so a batch holds at most {@value #MAX_BATCH_PIXELS} pixels). Shards with masks are evaluated per pixel.
      */
     public static EvalStats of(ComputationGraph net, Shard shard, Normalizer normalizer, int numClasses, int batchSize) {
-        EvalStats stats = new EvalStats(numClasses, shard.hasMasks());
+        return of(net, shard, normalizer, numClasses, batchSize, DEFAULT_TOP_K);
+    }
+
+    /** As {@link #of(ComputationGraph, Shard, Normalizer, int, int)} with the k of the top-k accuracy. */
+    public static EvalStats of(ComputationGraph net, Shard shard, Normalizer normalizer, int numClasses, int batchSize, int topK) {
+        EvalStats stats = new EvalStats(numClasses, shard.hasMasks(), topK);
         int plane = shard.maskSize();
         int b = shard.hasMasks() ? Math.max(1, Math.min(batchSize, MAX_BATCH_PIXELS / plane)) : batchSize;
         for (int from = 0; from < shard.size(); from += b) {
@@ -69,8 +83,11 @@ public final class EvalStats implements Serializable {
     public EvalStats add(float[][] probs, int[] labels) {
         for (int i = 0; i < probs.length; i++) {
             float[] p = probs[i];
-            int best = 0;
+            int best = 0, above = 0;
+            float truth = p[labels[i]];
             for (int k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
+            for (float v : p) if (v > truth) above++;
+            if (above < topK) topKCorrect++;
             confusion[labels[i] * numClasses + best]++;
             lossSum += -Math.log(Math.max(p[labels[i]], 1e-12));
             count++;
@@ -98,6 +115,10 @@ public final class EvalStats implements Serializable {
                     if (v > bestP) { bestP = v; best = k; }
                 }
                 int t = truth[i * plane + p];
+                float tp = probs[base + t * plane + p];
+                int above = 0;
+                for (int k = 0; k < numClasses; k++) if (probs[base + k * plane + p] > tp) above++;
+                if (above < topK) topKCorrect++;
                 confusion[t * numClasses + best]++;
                 lossSum += -Math.log(Math.max(probs[base + t * plane + p], 1e-12));
             }
@@ -109,11 +130,15 @@ public final class EvalStats implements Serializable {
     /** Adds {@code o} into these statistics; empty statistics (of an empty shard) merge with either kind. */
     public EvalStats merge(EvalStats o) {
         if (o.count == 0 && o.numClasses == numClasses) return this;
-        if (count == 0) perPixel = o.perPixel;
-        if (o.numClasses != numClasses || o.perPixel != perPixel) {
-            throw new IllegalArgumentException("cannot merge statistics of " + o.numClasses + (o.perPixel ? " per-pixel" : "")
-                    + " classes into " + numClasses + (perPixel ? " per-pixel" : ""));
+        if (count == 0) {
+            perPixel = o.perPixel;
+            topK = o.topK;
         }
+        if (o.numClasses != numClasses || o.perPixel != perPixel || o.topK != topK) {
+            throw new IllegalArgumentException("cannot merge statistics of " + o.numClasses + (o.perPixel ? " per-pixel" : "")
+                    + " classes (top-" + o.topK + ") into " + numClasses + (perPixel ? " per-pixel" : "") + " (top-" + topK + ")");
+        }
+        topKCorrect += o.topKCorrect;
         for (int i = 0; i < confusion.length; i++) confusion[i] += o.confusion[i];
         lossSum += o.lossSum;
         count += o.count;
@@ -136,6 +161,68 @@ public final class EvalStats implements Serializable {
         for (int k = 0; k < numClasses; k++) correct += confusion[k * numClasses + k];
         return count == 0 ? Double.NaN : (double) correct / count;
     }
+
+    /** The k of {@link #topKAccuracy()}. */
+    public int topK() { return topK; }
+
+    /** Fraction of predictions whose true class is among the {@link #topK()} most probable (segmentation: per pixel). */
+    public double topKAccuracy() { return count == 0 ? Double.NaN : (double) topKCorrect / count; }
+
+    /** Of the predictions of class {@code k}, the fraction that are right; NaN when {@code k} was never predicted. */
+    public double precision(int k) {
+        long predicted = predictedCount(k);
+        return predicted == 0 ? Double.NaN : (double) confusion[k * numClasses + k] / predicted;
+    }
+
+    /** Of the examples of class {@code k}, the fraction predicted as {@code k}; NaN when {@code k} is absent from the truth. */
+    public double recall(int k) {
+        long truth = truthCount(k);
+        return truth == 0 ? Double.NaN : (double) confusion[k * numClasses + k] / truth;
+    }
+
+    /** Harmonic mean of precision and recall of class {@code k} (= {@link #dice}); NaN when k is in neither. */
+    public double f1(int k) { return dice(k); }
+
+    /** Examples (pixels) whose true class is {@code k}. */
+    public long support(int k) { return truthCount(k); }
+
+    /** Unweighted mean of the per-class F1 over the classes present in the truth or the prediction. */
+    public double macroF1() { return meanOver(this::f1); }
+
+    /**
+     * The statistics as JSON-ready maps ({@code evaluation.json}): counts, accuracy, top-k, loss, per-class precision,
+     * recall, F1 and support by class name, the confusion matrix (rows = true class); for segmentation also IoU and
+     * Dice. Undefined values (a class never predicted) are null.
+     */
+    public java.util.Map<String, Object> toJson(java.util.List<String> classNames) {
+        var m = new java.util.LinkedHashMap<String, Object>();
+        m.put("kind", perPixel ? "segmentation" : "classification");
+        m.put(perPixel ? "pixels" : "examples", count);
+        m.put(perPixel ? "pixelAccuracy" : "accuracy", nullIfNaN(accuracy()));
+        m.put("top" + topK + "Accuracy", nullIfNaN(topKAccuracy()));
+        m.put("loss", nullIfNaN(loss()));
+        m.put("macroF1", nullIfNaN(macroF1()));
+        if (perPixel) {
+            m.put("meanIoU", nullIfNaN(meanIoU()));
+            m.put("meanDice", nullIfNaN(meanDice()));
+        }
+        var perClass = new java.util.LinkedHashMap<String, Object>();
+        for (int k = 0; k < numClasses; k++) {
+            var c = new java.util.LinkedHashMap<String, Object>();
+            c.put("precision", nullIfNaN(precision(k)));
+            c.put("recall", nullIfNaN(recall(k)));
+            c.put("f1", nullIfNaN(f1(k)));
+            if (perPixel) c.put("iou", nullIfNaN(iou(k)));
+            c.put("support", support(k));
+            perClass.put(k < classNames.size() ? classNames.get(k) : Integer.toString(k), c);
+        }
+        m.put("perClass", perClass);
+        m.put("classes", classNames);
+        m.put("confusionMatrix", confusion());
+        return m;
+    }
+
+    private static Double nullIfNaN(double v) { return Double.isNaN(v) ? null : v; }
 
     /** Intersection over union of class {@code k}: TP / (TP + FP + FN); NaN when k is in neither truth nor prediction. */
     public double iou(int k) {

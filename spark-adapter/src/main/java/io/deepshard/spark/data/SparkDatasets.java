@@ -124,7 +124,7 @@ public final class SparkDatasets {
     }
 
     /** The format of a split: a built-in's own (IDX, or segmentation for generated ones), IDX for a pair, else by its URI. */
-    static String formatOf(JavaSparkContext sc, DataConfig data, DataSource source) {
+    public static String formatOf(JavaSparkContext sc, DataConfig data, DataSource source) {
         if (source.isBuiltIn()) return DataSource.BuiltInNames.isSegmentation(source.builtIn()) ? "segmentation" : "idx";
         return source.isIdx() ? "idx" : formatOf(sc, data, source.uri());
     }
@@ -212,8 +212,12 @@ public final class SparkDatasets {
         return finish(decoded, List.of(), classNames, desc, data.badRecords(), split, images);
     }
 
-    static LoadedSplit folder(JavaSparkContext sc, FolderListing listing, DataConfig data, int partitions, String split) {
-        if (listing.classNames().size() != data.numClasses()) {
+    /**
+     * The images of a listing (class folders, or {@link FolderListing#unlabeled} images for prediction), decoded and
+     * resized in Spark tasks; a record's id is its index in {@code listing.entries()}.
+     */
+    public static LoadedSplit folder(JavaSparkContext sc, FolderListing listing, DataConfig data, int partitions, String split) {
+        if (!listing.isUnlabeled() && listing.classNames().size() != data.numClasses()) {
             throw new DataFormatException(listing.root() + " has " + listing.classNames().size() + " class folders "
                     + listing.classNames() + ", but data.numClasses is " + data.numClasses());
         }
@@ -233,6 +237,7 @@ public final class SparkDatasets {
         var desc = new LinkedHashMap<String, Object>();
         desc.put("format", "folder");
         desc.put("root", listing.root());
+        if (listing.isUnlabeled()) desc.put("unlabeled", true);
         desc.put("files", n);
         desc.put("resize", data.resize());
         desc.put("shape", List.of(data.channels(), data.height(), data.width()));

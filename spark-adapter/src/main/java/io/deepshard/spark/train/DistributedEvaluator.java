@@ -17,6 +17,11 @@ public final class DistributedEvaluator {
     private DistributedEvaluator() {}
 
     public static EvalStats evaluate(JavaSparkContext sc, JavaRDD<Shard> shards, TrainingRecipe recipe, NetworkState state) {
+        return evaluate(sc, shards, recipe, state, EvalStats.DEFAULT_TOP_K);
+    }
+
+    /** As {@link #evaluate(JavaSparkContext, JavaRDD, TrainingRecipe, NetworkState)}, with the k of the top-k accuracy. */
+    public static EvalStats evaluate(JavaSparkContext sc, JavaRDD<Shard> shards, TrainingRecipe recipe, NetworkState state, int topK) {
         Broadcast<NetworkState> bc = sc.broadcast(state);
         Broadcast<TrainingRecipe> rec = sc.broadcast(recipe);
         try {
@@ -26,11 +31,11 @@ public final class DistributedEvaluator {
                 ComputationGraph net = NetworkPool.borrow(r.graphJson());
                 try {
                     bc.value().loadInto(net);
-                    return EvalStats.of(net, shard, r.normalizer(), r.numClasses(), EVAL_BATCH);
+                    return EvalStats.of(net, shard, r.normalizer(), r.numClasses(), EVAL_BATCH, topK);
                 } finally {
                     NetworkPool.release(r.graphJson(), net);
                 }
-            }).fold(new EvalStats(k), EvalStats::merge);
+            }).fold(new EvalStats(k, false, topK), EvalStats::merge);
         } finally {
             bc.destroy();
             rec.destroy();

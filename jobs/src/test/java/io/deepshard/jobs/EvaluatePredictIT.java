@@ -1,0 +1,161 @@
+package io.deepshard.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.data.SyntheticImages;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code evaluate} and {@code predict} on a model trained here (3 classes of generated 16 px colour PNGs in class
+ * folders): evaluate reproduces the accuracy training reported; predict's per-image predictions give evaluate's
+ * confusion matrix; an unlabelled flat folder of the same images gets the same predictions; the network is built
+ * once per task slot, not per task; bad arguments fail before Spark starts with exit code 2.
+ */
+class EvaluatePredictIT {
+    @TempDir static Path dir;
+    static Path run;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void trainAModel() throws Exception {
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(3, 16, 16, 7), 40, 20);
+        run = dir.resolve("run");
+        Path conf = dir.resolve("c.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [32]}
+                data: {train: %s, test: %s, imageSize: [16, 16], channels: 3, numClasses: 3}
+                training: {workers: 2, batchSize: 8, epochs: 3, seed: 3, optimizer: {type: adam, learningRate: 0.003}}
+                output: %s
+                """.formatted(dir.resolve("data/train"), dir.resolve("data/test"), run));
+        TrainJobIT.Run r = TrainJobIT.run("train", conf.toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+    }
+
+    @AfterAll
+    static void clear() {
+        System.clearProperty("spark.master");
+    }
+
+    @Test
+    void evaluateReproducesTrainingAndPredictAgreesWithIt() throws Exception {
+        Path evalDir = dir.resolve("eval");
+        TrainJobIT.Run e = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", evalDir.toString(), "--top-k", "2");
+        assertThat(e.exit()).as(e.err()).isEqualTo(0);
+        assertThat(e.out()).containsPattern("60 images: accuracy \\d\\.\\d{4}, top-2 accuracy \\d\\.\\d{4}, loss \\d")
+                .contains("precision", "recall", "confusion matrix");
+        JsonNode ev = JSON.readTree(evalDir.resolve("evaluation.json").toFile());
+        JsonNode trained = JSON.readTree(run.resolve("metrics.json").toFile());
+        assertThat(ev.get("accuracy").asDouble()).isEqualTo(trained.get("testAccuracy").asDouble());
+        assertThat(ev.get("loss").asDouble()).isCloseTo(trained.get("testLoss").asDouble(), org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(ev.get("confusionMatrix")).isEqualTo(trained.get("confusionMatrix"));
+        assertThat(ev.get("top2Accuracy").asDouble()).isGreaterThanOrEqualTo(ev.get("accuracy").asDouble());
+        assertThat(ev.at("/perClass").fieldNames()).toIterable().containsExactly("circle", "square", "triangle");
+        assertThat(ev.at("/perClass/circle/support").asLong()).isEqualTo(20);
+
+        Path preds = dir.resolve("preds");
+        TrainJobIT.Run p = TrainJobIT.run("predict", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", preds.toString());
+        assertThat(p.exit()).as(p.err()).isEqualTo(0);
+        JsonNode meta = JSON.readTree(preds.resolve("_deepshard.json").toFile());
+        assertThat(meta.get("rows").asLong()).isEqualTo(60);
+        assertThat(meta.get("accuracy").asDouble()).isEqualTo(ev.get("accuracy").asDouble());
+        // 8 decoding tasks on local[2]: the network is built at most once per task slot, not once per task or record
+        assertThat(meta.get("networksBuilt").asLong()).isBetween(1L, 2L);
+
+        // the same images without class folders: no labels, the same predictions
+        Path flat = dir.resolve("flat");
+        Files.createDirectories(flat);
+        try (Stream<Path> files = Files.walk(dir.resolve("data/test"))) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                Files.copy(f, flat.resolve(f.getParent().getFileName() + "_" + f.getFileName()));
+            }
+        }
+        Path flatPreds = dir.resolve("flat-preds");
+        TrainJobIT.Run u = TrainJobIT.run("predict", "--model", run.toString(), "--data", flat.toString(), "--out", flatPreds.toString());
+        assertThat(u.exit()).as(u.err()).isEqualTo(0);
+        assertThat(u.out()).doesNotContain("accuracy");
+        SparkSession spark = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            List<Row> rows = spark.read().parquet(preds.toString()).orderBy("id").collectAsList();
+            assertThat(rows).hasSize(60);
+            long[][] confusion = new long[3][3];
+            List<String> classes = List.of("circle", "square", "triangle");
+            Map<String, String> byFile = new HashMap<>();
+            for (Row r : rows) {
+                String path = r.getAs("path");
+                assertThat(path).contains("/data/test/" + r.<String>getAs("label") + "/");
+                List<Float> probs = r.getList(r.fieldIndex("probabilities"));
+                assertThat(probs).hasSize(3);
+                assertThat(probs.stream().mapToDouble(Float::doubleValue).sum()).isCloseTo(1.0, org.assertj.core.api.Assertions.within(1e-4));
+                int k = r.getAs("predictionIndex");
+                assertThat(r.<String>getAs("prediction")).isEqualTo(classes.get(k));
+                assertThat(r.<Float>getAs("confidence")).isEqualTo(probs.get(k));
+                confusion[classes.indexOf(r.<String>getAs("label"))][k]++;
+                byFile.put(Path.of(path).getParent().getFileName() + "/" + Path.of(path).getFileName(), r.getAs("prediction"));
+            }
+            for (int t = 0; t < 3; t++) {
+                for (int q = 0; q < 3; q++) assertThat(confusion[t][q]).as("confusion[%d][%d]", t, q).isEqualTo(ev.at("/confusionMatrix/" + t + "/" + q).asLong());
+            }
+            // the same images without class folders: no labels, the same predictions
+            List<Row> unl = spark.read().parquet(flatPreds.toString()).collectAsList();
+            assertThat(unl).hasSize(60);
+            for (Row r : unl) {
+                assertThat(r.<String>getAs("label")).isNull();
+                String name = Path.of(r.<String>getAs("path")).getFileName().toString();
+                String key = name.substring(0, name.indexOf('_')) + "/" + name.substring(name.indexOf('_') + 1);
+                assertThat(r.<String>getAs("prediction")).as(name).isEqualTo(byFile.get(key));
+            }
+        } finally {
+            spark.stop();
+        }
+    }
+
+    @Test
+    void badArgumentsFailBeforeSparkWithExitCode2() throws Exception {
+        TrainJobIT.Run noModel = TrainJobIT.run("evaluate", "--model", dir.resolve("nothing").toString(), "--data", dir.resolve("data/test").toString());
+        assertThat(noModel.exit()).isEqualTo(2);
+        assertThat(noModel.err()).contains("no model bundle at " + dir.resolve("nothing"));
+
+        TrainJobIT.Run noData = TrainJobIT.run("predict", "--model", run.toString(), "--data", dir.resolve("missing").toString(),
+                "--out", dir.resolve("x").toString());
+        assertThat(noData.exit()).isEqualTo(2);
+        assertThat(noData.err()).contains("--data").contains("no such file or folder").contains(dir.resolve("missing").toString());
+
+        TrainJobIT.Run modelKey = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--set", "model.hidden=[4]");
+        assertThat(modelKey.exit()).isEqualTo(2);
+        assertThat(modelKey.err()).contains("model.hidden=[4]: only data.* keys may be set here");
+
+        Files.createDirectories(dir.resolve("taken"));
+        TrainJobIT.Run taken = TrainJobIT.run("predict", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", dir.resolve("taken").toString());
+        assertThat(taken.exit()).isEqualTo(2);
+        assertThat(taken.err()).contains(dir.resolve("taken") + " exists; choose another --out or add --overwrite");
+
+        TrainJobIT.Run topK = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(), "--top-k", "0");
+        assertThat(topK.exit()).isEqualTo(2);
+        assertThat(topK.err()).contains("--top-k").contains("at least 1, found 0");
+
+        TrainJobIT.Run missingOption = TrainJobIT.run("predict", "--model", run.toString());
+        assertThat(missingOption.exit()).isEqualTo(2);
+        assertThat(missingOption.err()).contains("Missing required options").contains("--data").contains("--out");
+    }
+}
