@@ -78,8 +78,11 @@ public final class EvaluateJob implements Callable<Integer> {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             Result r = evaluate(sc, input, fetcher, topK);
             Fs.writeString(sc.hadoopConfiguration(), json, ModelBundle.JSON.writeValueAsString(r.json()));
+            Path report = new Path(Fs.path(dir), "report.html");
+            Fs.writeString(sc.hadoopConfiguration(), report, RunReports.evaluation(r.json(), r.stats(), input.bundle(), r.samples()));
             console.info(describe(r.stats(), input.bundle().labels()));
             console.info("evaluation: " + Fs.display(json));
+            console.info("report: " + Fs.display(report));
             return 0;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
@@ -88,7 +91,7 @@ public final class EvaluateJob implements Callable<Integer> {
         }
     }
 
-    record Result(EvalStats stats, Map<String, Object> json) {}
+    record Result(EvalStats stats, Map<String, Object> json, List<io.deepshard.core.report.HtmlReport.Sample> samples) {}
 
     static Result evaluate(JavaSparkContext sc, ModelInput input, DatasetFetcher fetcher, int topK) {
         var d = input.read(sc, sc.defaultParallelism(), fetcher, false);
@@ -98,6 +101,7 @@ public final class EvaluateJob implements Callable<Integer> {
         var recipe = new TrainingRecipe(net.getConfiguration().toJson(), input.bundle().normalizer(), input.bundle().labels().size(), null,
                 c.training().seed());
         EvalStats stats = DistributedEvaluator.evaluate(sc, shards, recipe, NetworkState.of(net), topK);
+        var samples = RunReports.samples(d.split().records(), input.bundle(), c.data());
         shards.unpersist(false);
         d.split().records().unpersist(false);
         var m = new LinkedHashMap<String, Object>();
@@ -109,7 +113,7 @@ public final class EvaluateJob implements Callable<Integer> {
         m.put("data", d.split().description());
         m.put("badRecords", d.split().badRecords().toJson());
         m.putAll(stats.toJson(input.bundle().labels()));
-        return new Result(stats, m);
+        return new Result(stats, m, samples);
     }
 
     /** The console summary: headline numbers, then one line per class, then the confusion matrix (classification). */

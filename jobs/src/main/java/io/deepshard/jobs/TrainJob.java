@@ -133,8 +133,10 @@ public final class TrainJob implements Callable<Integer> {
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events(), listener.executorMemory));
         if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
         // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
-        new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance).save(sc.hadoopConfiguration(), runDir);
+        var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
+        bundle.save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
+        writeReport(sc, config, runDir, result, bundle, test != null ? test : validation, console);
         if (result.finalTest() != null && result.finalTest().isPerPixel()) {
             console.info(Console.perClass(result.finalTest(), train.classNames()));
         }
@@ -161,6 +163,21 @@ public final class TrainJob implements Callable<Integer> {
         }
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
+    }
+
+    /** {@code <run>/report.html}; a failure to write it is reported, not fatal (the model is saved by then). */
+    static void writeReport(JavaSparkContext sc, DeepshardConfig config, String runDir, DistributedTrainer.Result result, ModelBundle bundle,
+                            LoadedSplit sampleSplit, Console console) {
+        Path report = new Path(Fs.path(runDir), "report.html");
+        try {
+            Map<String, Object> metrics = ModelBundle.JSON.readValue(Fs.readString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json")),
+                    new com.fasterxml.jackson.core.type.TypeReference<>() {});
+            var samples = RunReports.samples(sampleSplit == null ? null : sampleSplit.records(), bundle, config.data());
+            Fs.writeString(sc.hadoopConfiguration(), report, RunReports.train(runDir, metrics, result.history(), result.finalTest(), bundle, samples));
+            console.info("report: " + Fs.display(report));
+        } catch (RuntimeException | java.io.IOException e) {
+            console.info("warning: " + report + " not written: " + e);
+        }
     }
 
     /**

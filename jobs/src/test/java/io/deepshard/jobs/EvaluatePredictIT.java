@@ -128,6 +128,41 @@ class EvaluatePredictIT {
         }
     }
 
+    /** The reports, rendered by headless Chromium: not blank, and the DOM holds the charts with the run's numbers. */
+    @Test
+    void reportsRenderInHeadlessChromiumWithTheRunsCharts() throws Exception {
+        Path report = run.resolve("report.html");
+        String html = Files.readString(report);
+        assertThat(html).doesNotContainPattern("(src|href)=\"https?:"); // self-contained: nothing from the network
+        Path profile = dir.resolve("chromium-profile");
+        String dom = Chromium.dumpDom(report, profile);
+        JsonNode m = JSON.readTree(run.resolve("metrics.json").toFile());
+        for (String id : List.of("loss-curve", "accuracy-curve", "learning-rate", "throughput", "confusion-matrix", "samples", "per-class")) {
+            assertThat(dom).as(id).contains("id=\"" + id + "\"");
+        }
+        // the test-accuracy curve carries every epoch's value from metrics.json, and the headline the final one
+        var testAcc = new StringBuilder();
+        for (JsonNode e : m.get("history")) {
+            testAcc.append(testAcc.length() == 0 ? "" : " ").append(String.format(java.util.Locale.ROOT, "%g:%g", e.get("epoch").asDouble(),
+                    e.get("testAccuracy").asDouble()));
+        }
+        assertThat(dom).contains("data-name=\"test accuracy\" data-values=\"" + testAcc + "\"")
+                .contains(String.format(java.util.Locale.ROOT, "%.4f", m.get("testAccuracy").asDouble()));
+        assertThat(dom.split("class=\"cell\"", -1)).hasSize(1 + 9);                  // 3 x 3 confusion cells
+        assertThat(dom.split("data:image/png;base64,", -1)).hasSize(1 + RunReports.SAMPLES); // sample predictions
+        assertThat(Chromium.distinctColours(Chromium.screenshot(report, dir.resolve("report.png"), profile, 1200, 1400))).isGreaterThan(50);
+
+        Path evalDir = dir.resolve("eval-report");
+        TrainJobIT.Run e = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", evalDir.toString());
+        assertThat(e.exit()).as(e.err()).isEqualTo(0);
+        String evalDom = Chromium.dumpDom(evalDir.resolve("report.html"), profile);
+        assertThat(evalDom).contains("id=\"confusion-matrix\"", "id=\"per-class\"", "id=\"samples\"")
+                .contains(String.format(java.util.Locale.ROOT, "%.4f", m.get("testAccuracy").asDouble()));
+        assertThat(Chromium.distinctColours(Chromium.screenshot(evalDir.resolve("report.html"), dir.resolve("eval.png"), profile, 1000, 900)))
+                .isGreaterThan(50);
+    }
+
     @Test
     void badArgumentsFailBeforeSparkWithExitCode2() throws Exception {
         TrainJobIT.Run noModel = TrainJobIT.run("evaluate", "--model", dir.resolve("nothing").toString(), "--data", dir.resolve("data/test").toString());

@@ -35,9 +35,9 @@ class CheckpointStoreTest {
         Random r = new Random(epoch * 100L + roundsDone);
         var state = new NetworkState(floats(r, 70_001), floats(r, 140_002), 1234L + roundsDone, epoch);
         var bestState = best ? new NetworkState(floats(r, 70_001), floats(r, 140_002), 99, 1) : null;
-        var history = List.of(new EpochMetrics(1, 0.5, Double.NaN, Double.NaN, 0.4, 0.8, 600, 13, 1.5, 400, 2.5, false, null, null),
+        var history = List.of(new EpochMetrics(1, 0.5, Double.NaN, Double.NaN, 0.4, 0.8, 600, 13, 1.5, 400, 2.5, false, null, null, 0.01),
                 new EpochMetrics(2, 0.3, 0.35, 0.85, Double.NaN, Double.NaN, 600, 13, 1.4, 430, 4.1, true, 0.75,
-                        new RoundTiming(13, 1.3, 1.0, 0.1, 0.2)));
+                        new RoundTiming(13, 1.3, 1.0, 0.1, 0.2), null));
         SortedMap<String, String> settings = new TreeMap<>(java.util.Map.of("training.seed", "5", "model.name", "mlp"));
         return new Checkpoint(state, bestState, new Normalizer("standardize", new float[] {0.25f}, new float[] {0.5f}),
                 new Checkpoint.Progress(epoch, roundsDone, 320, 123.25, 0.75, new RoundTiming(3, 0.7, 0.5, 0.1, 0.1), 2, 600,

@@ -207,7 +207,7 @@ public final class DistributedTrainer {
                 var m = new EpochMetrics(epoch + 1, out.trainLoss(), nan(validation, true), nan(validation, false),
                         nan(test, true), nan(test, false), out.examples(), out.rounds(), trainSeconds,
                         out.examples() / trainSeconds, run.elapsed(), decision != null && decision.improved(), meanIoU,
-                        out.timing());
+                        out.timing(), EpochMetrics.learningRateOf(net, state.iteration(), epoch));
                 run.history.add(m);
                 listener.onEpoch(m);
                 if (decision == null || decision.improved()) {
