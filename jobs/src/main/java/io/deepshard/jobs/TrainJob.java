@@ -125,8 +125,15 @@ public final class TrainJob implements Callable<Integer> {
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
         var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events);
-        DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
-                new DistributedTrainer.Checkpointing(store, resumeFrom));
+        var mlflow = new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir);
+        if (mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
+        DistributedTrainer.Result result;
+        try {
+            result = trainer.fit(train, validationShards, testShards, normalizer, listener, new DistributedTrainer.Checkpointing(store, resumeFrom));
+        } catch (RuntimeException | Error e) {
+            if (mlflow.usable()) mlflow.failed();
+            throw e;
+        }
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
         sc.sc().removeSparkListener(events);
@@ -137,6 +144,17 @@ public final class TrainJob implements Callable<Integer> {
         bundle.save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
         writeReport(sc, config, runDir, result, bundle, test != null ? test : validation, console);
+        if (mlflow.usable()) {
+            var last = new LinkedHashMap<String, Double>();
+            if (result.finalTest() != null) {
+                last.put("final_test_accuracy", result.finalTest().accuracy());
+                last.put("final_test_loss", result.finalTest().loss());
+            }
+            if (result.finalValidation() != null) last.put("final_validation_accuracy", result.finalValidation().accuracy());
+            last.put("images_per_second_overall", result.imagesPerSecond());
+            mlflow.finish(io.deepshard.core.tracking.MlflowRunDir.FINISHED, result.history(), last,
+                    List.of("report.html", "metrics.json", "model/config.yaml", "model/provenance.json"));
+        }
         if (result.finalTest() != null && result.finalTest().isPerPixel()) {
             console.info(Console.perClass(result.finalTest(), train.classNames()));
         }
@@ -163,6 +181,30 @@ public final class TrainJob implements Callable<Integer> {
         }
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
         return 0;
+    }
+
+    /** The resolved config as flat MLflow parameters (model.name, training.optimizer.learningRate, ...). */
+    @SuppressWarnings("unchecked")
+    static Map<String, String> mlflowParams(DeepshardConfig config) {
+        try {
+            Map<String, Object> tree = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readValue(config.resolved(), Map.class);
+            return io.deepshard.core.tracking.MlflowRunDir.flatten(tree);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static Map<String, String> mlflowTags(JavaSparkContext sc, DeepshardConfig config, String runDir) {
+        var t = new LinkedHashMap<String, String>();
+        t.put("mlflow.runName", Fs.path(runDir).getName());
+        t.put("mlflow.source.name", "deepshard train " + config.source());
+        t.put("mlflow.source.type", "LOCAL");
+        t.put("mlflow.user", System.getProperty("user.name", "unknown"));
+        t.put("deepshard.configSha256", sha256(config.resolved()));
+        t.put("deepshard.sparkMaster", sc.master());
+        t.put("deepshard.applicationId", sc.sc().applicationId());
+        return t;
     }
 
     /** {@code <run>/report.html}; a failure to write it is reported, not fatal (the model is saved by then). */

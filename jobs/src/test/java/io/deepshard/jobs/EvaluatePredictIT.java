@@ -163,6 +163,42 @@ class EvaluatePredictIT {
                 .isGreaterThan(50);
     }
 
+    /** The run directory is also an MLflow file-store run: meta.yaml, params, per-epoch metrics, tags, artifacts. */
+    @Test
+    void runDirectoryIsAnMlflowFileStoreRun() throws Exception {
+        var yaml = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+        JsonNode exp = yaml.readTree(dir.resolve("meta.yaml").toFile());
+        assertThat(exp.get("experiment_id").asText()).isEqualTo(dir.getFileName().toString());
+        assertThat(exp.get("lifecycle_stage").asText()).isEqualTo("active");
+        JsonNode meta = yaml.readTree(run.resolve("meta.yaml").toFile());
+        assertThat(meta.get("run_id").asText()).isEqualTo("run");
+        assertThat(meta.get("run_uuid").asText()).isEqualTo("run");
+        assertThat(meta.get("experiment_id").asText()).isEqualTo(dir.getFileName().toString());
+        assertThat(meta.get("status").asInt()).isEqualTo(3); // FINISHED
+        assertThat(meta.get("end_time").asLong()).isGreaterThanOrEqualTo(meta.get("start_time").asLong()).isPositive();
+        assertThat(meta.get("artifact_uri").asText()).startsWith("file:").endsWith("/run/artifacts");
+        assertThat(meta.get("tags").isArray()).isTrue();
+        assertThat(Files.readString(run.resolve("params/model.name"))).isEqualTo("mlp");
+        assertThat(Files.readString(run.resolve("params/training.seed"))).isEqualTo("3");
+        assertThat(Files.readString(run.resolve("params/training.optimizer.learningRate"))).isEqualTo("0.003");
+        assertThat(Files.readString(run.resolve("tags/mlflow.runName"))).isEqualTo("run");
+        JsonNode history = JSON.readTree(run.resolve("metrics.json").toFile()).get("history");
+        List<String> lines = Files.readAllLines(run.resolve("metrics/test_accuracy"));
+        assertThat(lines).hasSize(history.size());
+        long previous = 0;
+        for (int i = 0; i < lines.size(); i++) {
+            String[] f = lines.get(i).split(" ");
+            assertThat(f).hasSize(3);
+            assertThat(Long.parseLong(f[0])).isGreaterThanOrEqualTo(previous).isGreaterThanOrEqualTo(meta.get("start_time").asLong());
+            previous = Long.parseLong(f[0]);
+            assertThat(Double.parseDouble(f[1])).isEqualTo(history.get(i).get("testAccuracy").asDouble());
+            assertThat(Integer.parseInt(f[2])).isEqualTo(i + 1);
+        }
+        assertThat(Files.readAllLines(run.resolve("metrics/learning_rate"))).hasSize(history.size());
+        assertThat(run.resolve("artifacts/report.html")).exists();
+        assertThat(run.resolve("artifacts/model/config.yaml")).hasSameTextualContentAs(run.resolve("model/config.yaml"));
+    }
+
     @Test
     void badArgumentsFailBeforeSparkWithExitCode2() throws Exception {
         TrainJobIT.Run noModel = TrainJobIT.run("evaluate", "--model", dir.resolve("nothing").toString(), "--data", dir.resolve("data/test").toString());
