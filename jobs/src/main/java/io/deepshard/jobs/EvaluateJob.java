@@ -18,8 +18,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -62,7 +60,7 @@ public final class EvaluateJob implements Callable<Integer> {
         Configuration hadoop = new Configuration();
         ModelInput input = ModelInput.open(model, data, overrides, hadoop);
         String dir = out != null ? out : new Path(Fs.path(model).getName().equals(ModelBundle.DIR) ? Fs.path(model).getParent()
-                : Fs.path(model), "evaluations/" + DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now())).toString();
+                : Fs.path(model), "evaluations/" + TrainJob.RunDirectory.timestamp()).toString();
         Path json = new Path(Fs.path(dir), "evaluation.json");
         try {
             if (Fs.fs(json, hadoop).exists(json)) {

@@ -137,13 +137,14 @@ public final class TrainJob implements Callable<Integer> {
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
         sc.sc().removeSparkListener(events);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), metricsJson(config, result, splits, events.events(), listener.executorMemory));
+        Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
+        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
         if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
         // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
         var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
         bundle.save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
-        writeReport(sc, config, runDir, result, bundle, test != null ? test : validation, console);
+        writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
         if (mlflow.usable()) {
             var last = new LinkedHashMap<String, Double>();
             if (result.finalTest() != null) {
@@ -208,16 +209,14 @@ public final class TrainJob implements Callable<Integer> {
     }
 
     /** {@code <run>/report.html}; a failure to write it is reported, not fatal (the model is saved by then). */
-    static void writeReport(JavaSparkContext sc, DeepshardConfig config, String runDir, DistributedTrainer.Result result, ModelBundle bundle,
-                            LoadedSplit sampleSplit, Console console) {
+    static void writeReport(JavaSparkContext sc, DeepshardConfig config, String runDir, DistributedTrainer.Result result,
+                            Map<String, Object> metrics, ModelBundle bundle, LoadedSplit sampleSplit, Console console) {
         Path report = new Path(Fs.path(runDir), "report.html");
         try {
-            Map<String, Object> metrics = ModelBundle.JSON.readValue(Fs.readString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json")),
-                    new com.fasterxml.jackson.core.type.TypeReference<>() {});
             var samples = RunReports.samples(sampleSplit == null ? null : sampleSplit.records(), bundle, config.data());
             Fs.writeString(sc.hadoopConfiguration(), report, RunReports.train(runDir, metrics, result.history(), result.finalTest(), bundle, samples));
             console.info("report: " + Fs.display(report));
-        } catch (RuntimeException | java.io.IOException e) {
+        } catch (RuntimeException e) {
             console.info("warning: " + report + " not written: " + e);
         }
     }
@@ -363,8 +362,8 @@ public final class TrainJob implements Callable<Integer> {
         return p;
     }
 
-    static String metricsJson(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits,
-                              List<Map<String, Object>> clusterEvents, List<Map<String, Object>> executorMemory) {
+    static Map<String, Object> metrics(DeepshardConfig config, DistributedTrainer.Result result, SparkDatasets.Splits splits,
+                                       List<Map<String, Object>> clusterEvents, List<Map<String, Object>> executorMemory) {
         EpochMetrics modelEpoch = result.history().get(result.bestEpoch() - 1);
         var m = new LinkedHashMap<String, Object>();
         m.put("testAccuracy", result.finalTest() == null ? null : result.finalTest().accuracy());
@@ -387,9 +386,13 @@ public final class TrainJob implements Callable<Integer> {
         m.put("clusterEvents", clusterEvents);
         m.put("executorMemory", executorMemory);
         m.put("history", result.history());
+        return m;
+    }
+
+    static String json(Object value) {
         try {
-            return ModelBundle.JSON.writeValueAsString(m);
-        } catch (Exception e) {
+            return ModelBundle.JSON.writeValueAsString(value);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -464,7 +467,7 @@ public final class TrainJob implements Callable<Integer> {
             }
         }
 
-        private static String timestamp() {
+        static String timestamp() {
             return DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
         }
 
