@@ -23,11 +23,14 @@ public final class NetworkPool {
 
     public static ComputationGraph borrow(String graphJson) {
         ComputationGraph net = disabled() ? null : POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).poll();
-        if (net == null) {
-            OneDnnHelpers.enable();
-            net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
-            net.init();
-        }
+        return net != null ? net : build(graphJson);
+    }
+
+    /** A new, initialized network of this definition (with the oneDNN layer helpers switched on first). */
+    public static ComputationGraph build(String graphJson) {
+        OneDnnHelpers.enable();
+        ComputationGraph net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
+        net.init();
         return net;
     }
 

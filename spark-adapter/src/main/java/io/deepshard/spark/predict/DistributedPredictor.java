@@ -4,13 +4,12 @@ import io.deepshard.core.bundle.ModelBundle;
 import io.deepshard.core.data.ImageRecord;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.NativeMemory;
-import io.deepshard.core.train.OneDnnHelpers;
+import io.deepshard.core.train.NetworkPool;
 import io.deepshard.core.transform.Normalizer;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
-import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -91,7 +90,9 @@ public final class DistributedPredictor {
                 for (int i = from; i < to; i++) out.add(new Prediction(shard.id(i), shard.label(i), rows[i - from], null));
             } else {                       // [n, classes, H, W]
                 int k = (int) y.size(1), px = (int) (y.size(2) * y.size(3));
-                float[] flat = y.dup('c').data().asFloat();
+                INDArray flatView = Nd4j.toFlattened('c', y);
+                float[] flat = flatView.toFloatVector();
+                NativeMemory.free(flatView);
                 for (int i = from; i < to; i++) {
                     int base = (i - from) * k * px;
                     byte[] mask = new byte[px];
@@ -121,9 +122,7 @@ public final class DistributedPredictor {
             ComputationGraph g = q.poll();
             if (g == null) {
                 ShippedModel m = model.value();
-                OneDnnHelpers.enable();
-                g = new ComputationGraph(ComputationGraphConfiguration.fromJson(m.graphJson()));
-                g.init();
+                g = NetworkPool.build(m.graphJson());
                 INDArray p = Nd4j.create(m.params(), new long[] {1, m.params().length}, 'c');
                 g.setParams(p);
                 NativeMemory.free(p);
