@@ -12,24 +12,28 @@ import java.util.List;
  * The whole, validated configuration of a job: built by {@link ConfigLoader}, immutable, serializable (it travels
  * to executors as part of the training recipe).
  *
+ * @param transfer the {@code transfer} section (fine-tuning a trained model), or null
+ * @param tune     the {@code tune} section (hyper-parameter search), or null
  * @param source   where it was read from (for messages)
  * @param resolved the config tree after overrides and defaults, as written into the run directory
  */
 public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, String output,
-                              String source, String resolved) implements Serializable {
+                              TransferSpec transfer, TuneSpec tune, String source, String resolved) implements Serializable {
 
     static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
         DataConfig data = DataConfig.from(root.section("data"), needsData);
         TrainingConfig training = TrainingConfig.from(root.section("training"));
         String output = root.string("output", "runs/{model}-{timestamp}");
+        TransferSpec transfer = root.has("transfer") ? TransferSpec.from(root.section("transfer")) : null;
+        TuneSpec tune = root.has("tune") ? TuneSpec.from(root.section("tune")) : null;
         if (needsData && training.earlyStopping() != null && data.validationFraction() == 0) {
             root.errors().add("training.earlyStopping", "needs a validation split: set data.validationFraction (e.g. 0.1) to hold "
                     + "out part of the training data; the test split is never used to choose the model");
         }
         root.finish();
         checkModelAgainstData(model, data, root.errors());
-        return new DeepshardConfig(model, data, training, output, source, null);
+        return new DeepshardConfig(model, data, training, output, transfer, tune, source, null);
     }
 
     /**
@@ -97,7 +101,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
     }
 
-    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, source, yaml); }
+    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, transfer, tune, source, yaml); }
 
     /** Fills the defaults that were not given into the tree so that the saved config states every choice made. */
     static void writeDefaults(ObjectNode tree, DeepshardConfig c) {
@@ -165,5 +169,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
         tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));
         tree.put("output", c.output);
+        if (c.transfer != null) c.transfer.writeDefaults(tree.with("transfer"));
+        if (c.tune != null) c.tune.writeDefaults(tree.with("tune"));
     }
 }

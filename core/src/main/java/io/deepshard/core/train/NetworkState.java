@@ -48,6 +48,18 @@ public record NetworkState(float[] params, float[] updaterState, long iteration,
         return new NetworkState(params, updaterState, newIteration, newEpoch);
     }
 
+    /**
+     * This state with the parameters of the {@code [from, to)} ranges taken from {@code from}. Frozen layers train on no
+     * worker, yet the example-weighted average of equal values (Σ nᵢ·x / Σ nᵢ in float) can differ from x in the last
+     * bit; copying them back keeps frozen parameters bit-identical to the source model for the whole run.
+     */
+    public NetworkState keeping(int[] ranges, NetworkState from) {
+        if (ranges.length == 0) return this;
+        float[] p = params.clone();
+        for (int i = 0; i < ranges.length; i += 2) System.arraycopy(from.params, ranges[i], p, ranges[i], ranges[i + 1] - ranges[i]);
+        return new NetworkState(p, updaterState, iteration, epoch);
+    }
+
     static INDArray updaterView(ComputationGraph net) {
         ComputationGraphUpdater up = net.getUpdater(true);
         return up == null ? null : up.getStateViewArray();

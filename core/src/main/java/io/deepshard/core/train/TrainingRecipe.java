@@ -10,6 +10,14 @@ import java.io.Serializable;
  * number of classes, the epoch's batch arithmetic and the run's seed (each worker's dropout masks are drawn from
  * a generator seeded with it, the round's first iteration and the worker's partition). Broadcast once; the
  * {@link NetworkState} changes every round.
+ *
+ * @param frozenParams {@code [from, to)} ranges of the flattened parameters that belong to frozen layers (transfer
+ *                     learning): the averaged state keeps them exactly ({@link NetworkState#keeping}); empty otherwise
  */
-public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed)
-        implements Serializable {}
+public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed, int[] frozenParams)
+        implements Serializable {
+
+    public TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed) {
+        this(graphJson, normalizer, numClasses, plan, seed, new int[0]);
+    }
+}

@@ -21,6 +21,7 @@ import scala.Tuple2;
 public final class AveragingStrategy implements TrainingStrategy {
     private final JavaSparkContext sc;
     private final Broadcast<TrainingRecipe> recipe;
+    private final int[] frozenParams;
     private final BatchPlan plan;
     private final int groupLevel;
     private final int groups;
@@ -31,6 +32,7 @@ public final class AveragingStrategy implements TrainingStrategy {
         this.sc = sc;
         this.recipe = sc.broadcast(recipe);
         this.plan = recipe.plan();
+        this.frozenParams = recipe.frozenParams();
         // up to 8 workers the driver merges the leaves itself; beyond, executors first merge groups of 2^k consecutive
         // workers (2^k ≈ √W), so the driver receives ≈ √W subtree sums — like treeAggregate with depth 2, but in a
         // fixed tree (see RoundResult)
@@ -75,7 +77,7 @@ public final class AveragingStrategy implements TrainingStrategy {
             } finally {
                 current.destroy();
             }
-            state = result.average(state, state.iteration() + plan.stepsInRound(r), ctx.epoch());
+            state = result.average(state, state.iteration() + plan.stepsInRound(r), ctx.epoch()).keeping(frozenParams, state);
             examples += result.examples();
             lossSum += result.lossSum();
             RoundTiming t = RoundTiming.of((System.nanoTime() - t0) / 1e9, result.maxComputeSeconds(), result.maxBroadcastSeconds());

@@ -38,10 +38,21 @@ public final class DistributedTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(DistributedTrainer.class);
     private final JavaSparkContext sc;
     private final DeepshardConfig config;
+    private final java.util.function.IntFunction<ComputationGraph> initialNetwork;
 
     public DistributedTrainer(JavaSparkContext sc, DeepshardConfig config) {
+        this(sc, config, null);
+    }
+
+    /**
+     * @param initialNetwork builds the network to start from, given the optimizer steps per epoch (learning-rate
+     *                       schedules are resolved for it), e.g. a transferred model with frozen layers; null: a new
+     *                       network of {@code config.model()} initialized with the training seed
+     */
+    public DistributedTrainer(JavaSparkContext sc, DeepshardConfig config, java.util.function.IntFunction<ComputationGraph> initialNetwork) {
         this.sc = sc;
         this.config = config;
+        this.initialNetwork = initialNetwork;
     }
 
     /**
@@ -144,9 +155,14 @@ public final class DistributedTrainer {
         int workers = workers();
         warnIfOversubscribed(workers);
         BatchPlan plan = new BatchPlan(train.count(), workers, t.batchSize(), t.averagingFrequency());
-        ComputationGraph net = NetworkFactory.create(config.model(), config.data(), t, plan.stepsPerEpoch());
+        ComputationGraph net = initialNetwork != null ? initialNetwork.apply(plan.stepsPerEpoch())
+                : NetworkFactory.create(config.model(), config.data(), t, plan.stepsPerEpoch());
         NetworkState state = NetworkState.of(net);
-        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan, t.seed());
+        int[] frozen = io.deepshard.core.zoo.Transfer.frozenParamRanges(net);
+        if (frozen.length > 0 && !t.strategy().equals("averaging")) {
+            throw new IllegalArgumentException("frozen layers (transfer learning) need training.strategy averaging, found " + t.strategy());
+        }
+        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan, t.seed(), frozen);
         Augmenter augmenter = augmenter(train);
         Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().inputShape());
         // segmentation records are counted by their dominant class only: a class may be in masks yet dominate none
