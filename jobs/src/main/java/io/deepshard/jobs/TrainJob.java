@@ -70,6 +70,11 @@ public final class TrainJob implements Callable<Integer> {
 
     @Override public Integer call() {
         Console console = Console.system();
+        String job = otherJobSection(configFile);
+        if (job != null) {
+            throw new io.deepshard.core.config.ConfigException(configFile.toString(), List.of(job + ": this config has a " + job
+                    + " section; run it with `deepshard " + job + " " + configFile + "`, or remove the section to train"));
+        }
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);
         Configuration hadoop = new Configuration();
         RunDirectory.Target target = RunDirectory.resolve(config, hadoop, resume);
@@ -91,8 +96,44 @@ public final class TrainJob implements Callable<Integer> {
         }
     }
 
+    /** "transfer" or "tune" when the config file has that section (another job's config), else null. */
+    static String otherJobSection(java.nio.file.Path file) {
+        try {
+            var tree = TransferJob.YAML.readTree(java.nio.file.Files.readString(file));
+            if (tree != null && tree.has("transfer")) return "transfer";
+            if (tree != null && tree.has("tune")) return "tune";
+        } catch (java.io.IOException e) {
+            // unreadable or not YAML: ConfigLoader reports it with the details
+        }
+        return null;
+    }
+
+    /**
+     * How a run starts when it does not start from scratch (the {@code transfer} job).
+     *
+     * @param network    builds the initial network given the optimizer steps per epoch; null: a new network of the model
+     * @param normalizer the normalization to use instead of fitting one on the training split; null: fit
+     * @param provenance entries added to the model's provenance
+     * @param tracking   whether the run directory is also an MLflow run
+     */
+    record Setup(java.util.function.IntFunction<org.deeplearning4j.nn.graph.ComputationGraph> network, Normalizer normalizer,
+                 Map<String, Object> provenance, boolean tracking) {
+        static final Setup SCRATCH = new Setup(null, null, Map.of(), true);
+    }
+
     static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console) {
-        var trainer = new DistributedTrainer(sc, config);
+        return train(sc, config, runDir, fetcher, console, Setup.SCRATCH);
+    }
+
+    static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, Setup setup) {
+        return run(sc, config, runDir, fetcher, console, setup).exit;
+    }
+
+    /** A finished training: the exit code, and the model's validation and test evaluations (null without those splits). */
+    record Outcome(int exit, io.deepshard.core.train.EvalStats validation, io.deepshard.core.train.EvalStats test, int epochs) {}
+
+    static Outcome run(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, Setup setup) {
+        var trainer = new DistributedTrainer(sc, config, setup.network());
         int workers = trainer.workers();
         SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
         LoadedSplit train = splits.train(), validation = splits.validation(), test = splits.test();
@@ -111,6 +152,9 @@ public final class TrainJob implements Callable<Integer> {
         if (resumeFrom != null) {
             normalizer = resumeFrom.normalizer();
             console.info("normalization (from the checkpoint): " + normalizer);
+        } else if (setup.normalizer() != null) {
+            normalizer = setup.normalizer();
+            console.info("normalization (the source model's): " + normalizer);
         } else {
             normalizer = Normalization.fit(train.records(), config.data().normalization(), config.data().channels());
             console.info("normalization (fitted on the training split): " + normalizer);
@@ -125,17 +169,18 @@ public final class TrainJob implements Callable<Integer> {
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
         var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events);
-        var mlflow = new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir);
-        if (mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
+        var mlflow = setup.tracking() ? new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir) : null;
+        if (mlflow != null && mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
         DistributedTrainer.Result result;
         try {
             result = trainer.fit(train, validationShards, testShards, normalizer, listener, new DistributedTrainer.Checkpointing(store, resumeFrom));
         } catch (RuntimeException | Error e) {
-            if (mlflow.usable()) mlflow.failed();
+            if (mlflow != null && mlflow.usable()) mlflow.failed();
             throw e;
         }
 
         Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
+        provenance.putAll(setup.provenance());
         sc.sc().removeSparkListener(events);
         Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
         Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
@@ -145,7 +190,7 @@ public final class TrainJob implements Callable<Integer> {
         bundle.save(sc.hadoopConfiguration(), runDir);
         store.deleteAll();
         writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
-        if (mlflow.usable()) {
+        if (mlflow != null && mlflow.usable()) {
             var last = new LinkedHashMap<String, Double>();
             if (result.finalTest() != null) {
                 last.put("final_test_accuracy", result.finalTest().accuracy());
@@ -181,7 +226,7 @@ public final class TrainJob implements Callable<Integer> {
                     total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
         }
         console.info("run directory: " + Fs.display(Fs.path(runDir)));
-        return 0;
+        return new Outcome(0, result.finalValidation(), result.finalTest(), result.history().size());
     }
 
     /** The resolved config as flat MLflow parameters (model.name, training.optimizer.learningRate, ...). */

@@ -49,7 +49,7 @@ public record TuneSpec(String method, int trials, Long seed, int parallel, Strin
             var out = new ArrayList<String>();
             for (int i = 0; i < points; i++) {
                 double f = points == 1 ? 0 : (double) i / (points - 1);
-                out.add(number(log ? Math.exp(Math.log(min) + f * (Math.log(max) - Math.log(min))) : min + f * (max - min)));
+                out.add(yamlNumber(log ? Math.exp(Math.log(min) + f * (Math.log(max) - Math.log(min))) : min + f * (max - min)));
             }
             return out;
         }
@@ -57,12 +57,12 @@ public record TuneSpec(String method, int trials, Long seed, int parallel, Strin
         String draw(SplittableRandom r) {
             if (values != null) return values.get(r.nextInt(values.size()));
             double u = r.nextDouble();
-            return number(log ? Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min))) : min + u * (max - min));
+            return yamlNumber(log ? Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min))) : min + u * (max - min));
         }
     }
 
     /** Six significant digits, never exponent notation (so YAML reads it back as the number it is). */
-    static String number(double v) {
+    public static String yamlNumber(double v) {
         return new BigDecimal(v).round(new MathContext(6)).stripTrailingZeros().toPlainString();
     }
 
