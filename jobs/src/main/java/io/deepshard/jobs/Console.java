@@ -14,21 +14,33 @@ final class Console implements TrainingListener {
     private final PrintStream out;
     private final PrintStream err;
     private final boolean tty;
+    private final String prefix;
     private int lastQuarter = -1;
     private boolean headerPrinted;
 
     Console(PrintStream out, PrintStream err, boolean tty) {
+        this(out, err, tty, "");
+    }
+
+    private Console(PrintStream out, PrintStream err, boolean tty, String prefix) {
         this.out = out;
         this.err = err;
         this.tty = tty;
+        this.prefix = prefix;
     }
+
+    /** A console whose every line starts with {@code prefix} (runs printing at the same time, e.g. tune's trials); no redrawn bars. */
+    Console prefixed(String prefix) { return new Console(out, err, false, this.prefix + prefix); }
 
     static Console system() {
         boolean tty = System.console() != null && !"true".equalsIgnoreCase(System.getenv("CI"));
         return new Console(System.out, System.err, tty);
     }
 
-    void info(String line) { out.println(line); out.flush(); }
+    void info(String line) {
+        for (String l : line.split("\n", -1)) out.println(prefix + l);
+        out.flush();
+    }
 
     @Override public void onRound(int epoch, int round, int rounds, double loss) {
         double frac = (double) round / rounds;
@@ -43,7 +55,7 @@ final class Console implements TrainingListener {
             if (round == 1) lastQuarter = 0;
             if (quarter > lastQuarter && round < rounds) {
                 lastQuarter = quarter;
-                err.printf(Locale.ROOT, "  epoch %d: %d%% (round %d/%d, loss %.4f)%n", epoch + 1, quarter * 25, round, rounds, loss);
+                err.printf(Locale.ROOT, "%s  epoch %d: %d%% (round %d/%d, loss %.4f)%n", prefix, epoch + 1, quarter * 25, round, rounds, loss);
                 err.flush();
             }
         }
@@ -57,7 +69,7 @@ final class Console implements TrainingListener {
         if (!headerPrinted) {
             showValidation = !Double.isNaN(m.validationLoss());
             showTest = !Double.isNaN(m.testLoss());
-            out.println("epoch  train-loss" + (showValidation ? "  val-loss  val-acc" : "") + (showTest ? (seg ? "  test-loss  pixel-acc" : "  test-loss  test-acc") : "")
+            out.println(prefix + "epoch  train-loss" + (showValidation ? "  val-loss  val-acc" : "") + (showTest ? (seg ? "  test-loss  pixel-acc" : "  test-loss  test-acc") : "")
                     + (seg ? "  mean-IoU" : "") + "   images/s   elapsed");
             headerPrinted = true;
         }
@@ -67,7 +79,7 @@ final class Console implements TrainingListener {
         if (seg) line.append(String.format(Locale.ROOT, "  %8.4f", m.meanIoU()));
         line.append(String.format(Locale.ROOT, seg ? "  %9.1f  %8s" : "  %9.0f  %8s", m.imagesPerSecond(), duration(m.elapsedSeconds())));
         if (m.best()) line.append("  * best");
-        out.println(line);
+        out.println(prefix + line);
         out.flush();
     }
 

@@ -13,7 +13,10 @@ final class Spark {
 
     private Spark() {}
 
-    static SparkSession session(String appName) {
+    static SparkSession session(String appName) { return session(appName, java.util.Map.of()); }
+
+    /** With {@code settings} applied unless the user set them (e.g. {@code spark.scheduler.mode=FAIR} for concurrent trials). */
+    static SparkSession session(String appName, java.util.Map<String, String> settings) {
         SparkConf probe = new SparkConf();
         if (!probe.contains("spark.master")) {
             throw new IllegalStateException("no Spark master is set: run jobs through bin/deepshard (local Spark by default, "
@@ -26,6 +29,7 @@ final class Spark {
             builder.config(k, v);
         });
         executors.warnings().forEach(LOG::warn);
+        settings.forEach((k, v) -> builder.config(k, probe.get(k, v)));
         return builder
                 .appName(appName)
                 .config("spark.ui.showConsoleProgress", "false") // our own progress line instead of Spark's stage bars

@@ -88,7 +88,7 @@ public record TuneSpec(String method, int trials, Long seed, int parallel, Strin
         s.finish();
         var spec = new TuneSpec(method, trials, seed, parallel, metric, space);
         if (method.equals("grid") && !space.isEmpty()) {
-            long n = space.values().stream().mapToLong(d -> d.gridValues().size()).reduce(1, Math::multiplyExact);
+            long n = space.values().stream().mapToLong(d -> d.values() != null ? d.values().size() : d.points()).reduce(1, Math::multiplyExact);
             if (n > MAX_GRID) s.errors().add(s.keyPath("space"), "the grid has " + n + " combinations (more than " + MAX_GRID
                     + "): use method: random with trials: N, or fewer values");
         }
@@ -108,7 +108,7 @@ public record TuneSpec(String method, int trials, Long seed, int parallel, Strin
                 return null;
             }
             var values = new ArrayList<String>();
-            v.forEach(x -> values.add(x.isTextual() ? x.asText() : x.toString()));
+            v.forEach(x -> values.add(x.isTextual() ? x.asText() : x.isFloatingPointNumber() ? yamlNumber(x.asDouble()) : x.toString()));
             return new Dimension(List.copyOf(values), 0, 0, false, 0);
         }
         if (v.isObject()) {
