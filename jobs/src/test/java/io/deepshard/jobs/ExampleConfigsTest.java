@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Every example in conf/ validates and builds its network (the Quick start config is also run by the benchmarks). */
+/** Every example in conf/ validates and builds its network, and so does every trial of a search (the Quick start config is also run by the benchmarks). */
 class ExampleConfigsTest {
     @TestFactory
     Stream<DynamicTest> everyExampleConfigIsValid() throws IOException {
@@ -27,6 +27,8 @@ class ExampleConfigsTest {
         return files.stream().map(f -> DynamicTest.dynamicTest(f.getFileName().toString(), () -> {
             DeepshardConfig c = ConfigLoader.load(f, List.of());
             assertThat(NetworkFactory.create(c.model(), c.data(), c.training()).numParams()).isPositive();
+            // a search: every trial's config is valid too
+            if (c.tune() != null) assertThat(TuneJob.trials(Files.readString(f), c, List.of(), "runs/t")).isNotEmpty();
         }));
     }
 }
