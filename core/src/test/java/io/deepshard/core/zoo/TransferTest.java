@@ -110,4 +110,21 @@ class TransferTest {
         assertThat(open.params().toFloatVector()).isEqualTo(net.params().toFloatVector());
         assertThat(open.getUpdater(true).getStateViewArray().length()).isGreaterThan(net.getUpdater(true).getStateViewArray().length());
     }
+
+    @Test
+    void aUNetGetsANewPerPixelHeadBeforeItsLossLayer() {
+        DeepshardConfig seg = ConfigLoader.parse("""
+                model: {name: unet, base: 4, depth: 2}
+                data: {train: shapes-segmentation:train, inputShape: [3, 16, 16], numClasses: 4}
+                training: {seed: 1, optimizer: {type: adam, learningRate: 0.01}}
+                """, "unet", List.of());
+        ComputationGraph src = NetworkFactory.create(seg.model(), seg.data(), seg.training());
+        String head = Transfer.head(src);
+        assertThat(head).isNotEqualTo(ZooModel.OUTPUT);   // the output is a parameter-free per-pixel loss layer
+        Transfer.Prepared p = Transfer.prepare(src, spec(-1, null), 3, seg.training(), 1);
+        assertThat(p.head()).isEqualTo(head);
+        assertThat(p.frozen()).hasSize(Transfer.layerNames(src).indexOf(head));
+        var out = p.network().outputSingle(org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 2, 3 * 16 * 16));
+        assertThat(out.shape()).containsExactly(2, 3, 16, 16);
+    }
 }
