@@ -276,6 +276,33 @@ class TrainJobIT {
         assertThat(p[0]).hasSize(3 * 16 * 16); // classes x H x W per image
         assertThat(p[0][0] + p[0][256] + p[0][512]).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-4f));
 
+        // evaluate and predict on the test split: predict's masks hold exactly the predicted pixels of evaluate's confusion matrix
+        Run e = run("evaluate", "--model", dir.resolve("seg-run").toString(), "--data", seg.resolve("test").toString(),
+                "--out", dir.resolve("seg-eval").toString());
+        assertThat(e.exit()).as(e.err()).isZero();
+        JsonNode ev = new ObjectMapper().readTree(dir.resolve("seg-eval/evaluation.json").toFile());
+        assertThat(ev.get("confusionMatrix")).isEqualTo(m.get("confusionMatrix"));
+        Run pr = run("predict", "--model", dir.resolve("seg-run").toString(), "--data", seg.resolve("test").toString(),
+                "--out", dir.resolve("seg-pred").toString());
+        assertThat(pr.exit()).as(pr.err()).isZero();
+        long[] predicted = new long[3], fromEvaluate = new long[3];
+        for (JsonNode row : ev.get("confusionMatrix")) for (int k = 0; k < 3; k++) fromEvaluate[k] += row.get(k).asLong();
+        var spark = org.apache.spark.sql.SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false").getOrCreate();
+        try {
+            var rows = spark.read().parquet(dir.resolve("seg-pred").toString()).select("mask", "probabilities").collectAsList();
+            assertThat(rows).hasSize(9);
+            for (var row : rows) {
+                byte[] mask = row.getAs(0);   // a class id per pixel, row-major
+                assertThat(mask).hasSize(16 * 16);
+                for (byte v : mask) predicted[v]++;
+                java.util.List<Object> shares = row.getList(1);
+                assertThat(shares.stream().mapToDouble(v -> ((Number) v).doubleValue()).sum()).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-4));
+            }
+        } finally {
+            spark.stop();
+        }
+        assertThat(predicted).isEqualTo(fromEvaluate);
+
         Run prep = run("prepare", conf.toString(), "--out", dir.resolve("seg-prepared").toString());
         assertThat(prep.exit()).isEqualTo(1);
         assertThat(prep.err()).contains("preparing segmentation data is not supported yet");
