@@ -64,6 +64,15 @@ public final class TrainJob implements Callable<Integer> {
                     + "no checkpoint yet; does nothing when the run already finished.")
     String resume;
 
+    @Option(names = "--live-view", arity = "0..1", fallbackValue = "4050", paramLabel = "PORT",
+            description = "Serve a live view of the training (curves so far, progress) from the driver on PORT (default 4050; "
+                    + "0: any free port) while it runs.")
+    Integer liveViewPort;
+
+    @Option(names = "--live-view-host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1",
+            description = "Address the live view binds to (default ${DEFAULT-VALUE}: this machine only; 0.0.0.0 exposes it).")
+    String liveViewHost;
+
     public static void main(String[] args) {
         System.exit(Cli.run(new TrainJob(), args));
     }
@@ -88,11 +97,24 @@ public final class TrainJob implements Callable<Integer> {
         if (config.data().train().isBuiltIn()) fetcher.split(config.data().train().builtIn());
         if (config.data().test() != null && config.data().test().isBuiltIn()) fetcher.split(config.data().test().builtIn());
 
+        LiveView live = liveViewPort == null ? null : liveView(liveViewHost, liveViewPort, "Deepshard train: " + Fs.path(runDir).getName());
+        if (live != null) console.info("live view: " + live.url());
         SparkSession spark = Spark.session("deepshard-train");
         try {
-            return train(JavaSparkContext.fromSparkContext(spark.sparkContext()), config, runDir, fetcher, console);
+            return train(JavaSparkContext.fromSparkContext(spark.sparkContext()), config, runDir, fetcher, console,
+                    new Setup(null, null, Map.of(), true, live));
         } finally {
             spark.stop();
+            if (live != null) live.close();
+        }
+    }
+
+    static LiveView liveView(String host, int port, String title) {
+        try {
+            return new LiveView(host, port, title, 5);
+        } catch (java.io.IOException | RuntimeException e) {
+            throw new io.deepshard.core.config.ConfigException("--live-view", List.of("cannot serve on " + host + ":" + port + " ("
+                    + e.getMessage() + "); choose another port (0: any free one) or --live-view-host"));
         }
     }
 
@@ -115,10 +137,16 @@ public final class TrainJob implements Callable<Integer> {
      * @param normalizer the normalization to use instead of fitting one on the training split; null: fit
      * @param provenance entries added to the model's provenance
      * @param tracking   whether the run directory is also an MLflow run
+     * @param observer   also told of every round and epoch (the live view), or null
      */
     record Setup(java.util.function.IntFunction<org.deeplearning4j.nn.graph.ComputationGraph> network, Normalizer normalizer,
-                 Map<String, Object> provenance, boolean tracking) {
-        static final Setup SCRATCH = new Setup(null, null, Map.of(), true);
+                 Map<String, Object> provenance, boolean tracking, io.deepshard.spark.train.TrainingListener observer) {
+        static final Setup SCRATCH = new Setup(null, null, Map.of(), true, null);
+
+        Setup(java.util.function.IntFunction<org.deeplearning4j.nn.graph.ComputationGraph> network, Normalizer normalizer,
+              Map<String, Object> provenance, boolean tracking) {
+            this(network, normalizer, provenance, tracking, null);
+        }
     }
 
     static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console) {
@@ -168,7 +196,7 @@ public final class TrainJob implements Callable<Integer> {
 
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
-        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events);
+        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events, setup.observer());
         var mlflow = setup.tracking() ? new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir) : null;
         if (mlflow != null && mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
         DistributedTrainer.Result result;
@@ -307,11 +335,14 @@ public final class TrainJob implements Callable<Integer> {
         private final List<String> classNames;
         private final String runDir;
         private final io.deepshard.spark.train.ClusterEvents events;
+        private final io.deepshard.spark.train.TrainingListener observer;
         /** Each executor's latest memory reading at each epoch end. */
         final List<Map<String, Object>> executorMemory = new ArrayList<>();
 
         BestModelCheckpoint(Console console, JavaSparkContext sc, DeepshardConfig config, SparkDatasets.Splits splits,
-                            Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events) {
+                            Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events,
+                            io.deepshard.spark.train.TrainingListener observer) {
+            this.observer = observer == null ? new io.deepshard.spark.train.TrainingListener() {} : observer;
             this.console = console;
             this.sc = sc;
             this.config = config;
@@ -322,7 +353,10 @@ public final class TrainJob implements Callable<Integer> {
             this.events = events;
         }
 
-        @Override public void onRound(int epoch, int round, int rounds, double loss) { console.onRound(epoch, round, rounds, loss); }
+        @Override public void onRound(int epoch, int round, int rounds, double loss) {
+            console.onRound(epoch, round, rounds, loss);
+            observer.onRound(epoch, round, rounds, loss);
+        }
 
         /** Every round's timing, one JSON object per line, for {@code <run>/rounds.jsonl}. */
         final StringBuilder rounds = new StringBuilder();
@@ -348,6 +382,7 @@ public final class TrainJob implements Callable<Integer> {
 
         @Override public void onEpoch(EpochMetrics m) {
             console.onEpoch(m);
+            observer.onEpoch(m);
             for (Map<String, Object> e : events.latestMemory()) {
                 var row = new LinkedHashMap<String, Object>();
                 row.put("epoch", m.epoch());

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The train job end to end, as the launcher runs it (in-process, local[2] Spark from the spark.master property):
@@ -94,8 +95,12 @@ class TrainJobIT {
 
     @Test
     void trainsSavesAndTheBundleReproducesTheReportedAccuracy() throws Exception {
-        Run r = run("train", config.toString(), "--set", "training.epochs=2");
+        Run r = run("train", config.toString(), "--set", "training.epochs=2", "--live-view", "0");
         assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        java.util.regex.Matcher live = java.util.regex.Pattern.compile("live view: (http://127\\.0\\.0\\.1:\\d+/)").matcher(r.out());
+        assertThat(live.find()).as(r.out()).isTrue();
+        // served while training ran (LiveViewTest reads it), closed with the job
+        assertThatThrownBy(() -> LiveViewTest.get(live.group(1))).isInstanceOf(java.net.ConnectException.class);
         assertThat(r.out()).contains("epoch  train-loss  test-loss  test-acc   images/s   elapsed")
                 .containsPattern("(?m)^\\s+1\\s+\\d+\\.\\d{4}\\s+\\d+\\.\\d{4}\\s+\\d\\.\\d{4}\\s+\\d+\\s+\\d+:\\d\\d$")
                 .containsPattern("(?m)^\\s+2\\s+")
