@@ -1,0 +1,100 @@
+package io.deepshard.jobs;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.deepshard.core.bundle.ModelBundle;
+import io.deepshard.core.data.SyntheticImages;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.hadoop.hdfs.MiniDFSCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The jobs with everything on a real HDFS ({@code MiniDFSCluster} on loopback): training data, run directory, model,
+ * evaluation, predictions and a transfer's source and output are all {@code hdfs://} URIs.
+ */
+class JobsOnHdfsIT {
+    @TempDir static java.nio.file.Path dir;
+    static MiniDFSCluster hdfs;
+    static String uri;
+    static FileSystem fs;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll
+    static void start() throws Exception {
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+        Configuration conf = new Configuration();
+        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("minidfs").toString());
+        for (String k : new String[] {"dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
+                "dfs.datanode.http.address", "dfs.datanode.ipc.address"}) conf.set(k, "127.0.0.1:0");
+        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        uri = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
+        fs = hdfs.getFileSystem();
+        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(3, 16, 16, 7), 20, 10);
+        fs.copyFromLocalFile(new Path(dir.resolve("data").toUri()), new Path(uri + "/data"));
+    }
+
+    @AfterAll
+    static void stop() {
+        System.clearProperty("spark.master");
+        if (hdfs != null) hdfs.shutdown(true);
+    }
+
+    static String read(String path) throws Exception {
+        try (var in = fs.open(new Path(path))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void trainEvaluatePredictAndTransferOnHdfs() throws Exception {
+        String run = uri + "/runs/mlp", data = uri + "/data";
+        java.nio.file.Path conf = dir.resolve("c.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [16]}
+                data: {train: '%s/train', test: '%s/test', imageSize: [16, 16], channels: 3, numClasses: 3}
+                training: {workers: 2, batchSize: 8, epochs: 2, seed: 3, optimizer: {type: adam, learningRate: 0.005}}
+                output: '%s'
+                """.formatted(data, data, run));
+        TrainJobIT.Run t = TrainJobIT.run("train", conf.toString());
+        assertThat(t.exit()).as(t.err()).isEqualTo(0);
+        assertThat(fs.exists(new Path(run + "/model/network.zip"))).isTrue();
+        JsonNode trained = JSON.readTree(read(run + "/metrics.json"));
+
+        TrainJobIT.Run e = TrainJobIT.run("evaluate", "--model", run, "--data", data + "/test", "--out", uri + "/eval");
+        assertThat(e.exit()).as(e.err()).isEqualTo(0);
+        assertThat(JSON.readTree(read(uri + "/eval/evaluation.json")).get("accuracy").asDouble()).isEqualTo(trained.get("testAccuracy").asDouble());
+        assertThat(read(uri + "/eval/report.html")).contains("confusion-matrix");
+
+        TrainJobIT.Run p = TrainJobIT.run("predict", "--model", run, "--data", data + "/test", "--out", uri + "/preds");
+        assertThat(p.exit()).as(p.err()).isEqualTo(0);
+        JsonNode meta = JSON.readTree(read(uri + "/preds/_deepshard.json"));
+        assertThat(meta.get("rows").asLong()).isEqualTo(30);
+        assertThat(meta.get("accuracy").asDouble()).isEqualTo(trained.get("testAccuracy").asDouble());
+        assertThat(fs.listStatus(new Path(uri + "/preds"), f -> f.getName().endsWith(".parquet"))).isNotEmpty();
+
+        java.nio.file.Path tconf = dir.resolve("t.yaml");
+        Files.writeString(tconf, """
+                transfer: {from: '%s'}
+                data: {train: '%s/train', imageSize: [16, 16], channels: 3, numClasses: 3}
+                training: {workers: 2, batchSize: 8, epochs: 1, seed: 4, optimizer: {type: adam, learningRate: 0.005}}
+                output: '%s/runs/transferred'
+                """.formatted(run, data, uri));
+        TrainJobIT.Run tr = TrainJobIT.run("transfer", tconf.toString());
+        assertThat(tr.exit()).as(tr.err()).isEqualTo(0);
+        var c = new Configuration();
+        ModelBundle src = ModelBundle.load(c, run), out = ModelBundle.load(c, uri + "/runs/transferred");
+        assertThat(out.network().getLayer("dense1").params().toFloatVector()).isEqualTo(src.network().getLayer("dense1").params().toFloatVector());
+    }
+}
