@@ -28,6 +28,9 @@ import java.util.Locale;
  */
 public final class ImageDecoder implements Serializable {
     public static final List<String> RESIZE_MODES = List.of("stretch", "center-crop", "pad", "none");
+    /** How {@link #decode(byte[])} turns files into pixels, in one sentence (recorded in serving bundles). */
+    public static final String DECODING = "javax.imageio (JPEG, PNG, BMP, GIF), 8 bits per channel; an alpha channel is dropped; grey "
+            + "images become RGB by replication and colour images grey by luminance; a truncated or damaged file is rejected";
 
     private final int channels;
     private final int height;
@@ -48,7 +51,11 @@ public final class ImageDecoder implements Serializable {
     /** Decodes {@code encoded} into {@code channels*height*width} bytes, CHW. */
     public byte[] decode(byte[] encoded) throws BadRecordException {
         if (encoded.length == 0) throw new BadRecordException(BadRecord.Reason.EMPTY_FILE, "the file is empty (0 bytes)");
-        BufferedImage src = read(encoded);
+        return decode(read(encoded));
+    }
+
+    /** Converts an image already in memory into {@code channels*height*width} bytes, CHW, exactly as {@link #decode(byte[])} does after reading. */
+    public byte[] decode(BufferedImage src) throws BadRecordException {
         if (resize.equals("none") && (src.getWidth() != width || src.getHeight() != height)) {
             throw new BadRecordException(BadRecord.Reason.SIZE_MISMATCH, "image is " + src.getHeight() + "x" + src.getWidth()
                     + " (HxW), expected " + height + "x" + width + " (set data.resize to stretch, center-crop or pad to resize)");
