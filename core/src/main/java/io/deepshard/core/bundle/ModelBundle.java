@@ -69,6 +69,7 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
             }
             ComputationGraph graph;
             try (InputStream in = fs.open(net)) {
+                io.deepshard.core.train.OneDnnHelpers.enable();   // the same conv/pool kernels as training and predict use
                 graph = ModelSerializer.restoreComputationGraph(in, true);
             }
             Normalizer norm = JSON.readValue(Fs.readString(conf, new Path(p, "normalizer.json")), Normalizer.class);

@@ -96,13 +96,15 @@ public final class DistributedPredictor {
                 for (int i = from; i < to; i++) {
                     int base = (i - from) * k * px;
                     byte[] mask = new byte[px];
-                    float[] share = new float[k];
+                    int[] count = new int[k];
                     for (int q = 0; q < px; q++) {
                         int best = 0;
                         for (int c = 1; c < k; c++) if (flat[base + c * px + q] > flat[base + best * px + q]) best = c;
                         mask[q] = (byte) best;
-                        share[best] += 1f / px;
+                        count[best]++;
                     }
+                    float[] share = new float[k];   // exact count / pixels (summing 1/px drifted by up to 1e-4)
+                    for (int c = 0; c < k; c++) share[c] = (float) count[c] / px;
                     out.add(new Prediction(shard.id(i), shard.label(i), share, mask));
                 }
             }
