@@ -45,6 +45,9 @@ public final class EvaluateJob implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Where evaluation.json goes (default: RUN_DIR/evaluations/<UTC time>).")
     String out;
 
+    @Option(names = "--overwrite", description = "Replace an earlier evaluation in --out (schedulers re-running a task).")
+    boolean overwrite;
+
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "5", description = "k of the top-k accuracy (default: ${DEFAULT-VALUE}).")
     int topK;
 
@@ -63,8 +66,8 @@ public final class EvaluateJob implements Callable<Integer> {
                 : Fs.path(model), "evaluations/" + TrainJob.RunDirectory.timestamp()).toString();
         Path json = new Path(Fs.path(dir), "evaluation.json");
         try {
-            if (Fs.fs(json, hadoop).exists(json)) {
-                throw new io.deepshard.core.config.ConfigException("--out", List.of(json + " exists; choose another --out"));
+            if (!overwrite && Fs.fs(json, hadoop).exists(json)) {
+                throw new io.deepshard.core.config.ConfigException("--out", List.of(json + " exists; choose another --out or add --overwrite"));
             }
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -69,6 +69,15 @@ class EvaluatePredictIT {
         assertThat(ev.get("top2Accuracy").asDouble()).isGreaterThanOrEqualTo(ev.get("accuracy").asDouble());
         assertThat(ev.at("/perClass").fieldNames()).toIterable().containsExactly("circle", "square", "triangle");
         assertThat(ev.at("/perClass/circle/support").asLong()).isEqualTo(20);
+        // a re-run (a scheduler's retry) replaces the evaluation only when asked to
+        TrainJobIT.Run again = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", evalDir.toString());
+        assertThat(again.exit()).isEqualTo(2);
+        assertThat(again.err()).contains("evaluation.json exists; choose another --out or add --overwrite");
+        TrainJobIT.Run replaced = TrainJobIT.run("evaluate", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
+                "--out", evalDir.toString(), "--overwrite");
+        assertThat(replaced.exit()).as(replaced.err()).isEqualTo(0);
+        assertThat(JSON.readTree(evalDir.resolve("evaluation.json").toFile()).get("accuracy")).isEqualTo(ev.get("accuracy"));
 
         Path preds = dir.resolve("preds");
         TrainJobIT.Run p = TrainJobIT.run("predict", "--model", run.toString(), "--data", dir.resolve("data/test").toString(),
