@@ -15,8 +15,7 @@ import java.util.Random;
  *   <li>step: {@code x += lr * range * g / rms(g)}: the gradient of the target's objective ({@link Probe}) normalized
  *       per image, so {@code learningRate} is the RMS change per step as a fraction of the pixel range whatever the
  *       layer's scale; {@code lr} falls linearly from {@code learningRate} to 0 over the steps (a constant step
- *       ends oscillating: measured on LeNet-5's conv2, 100 steps reached a mean pre-activation of -1.4 at a constant
- *       0.02 and -0.2 annealed from 0.05);</li>
+ *       ends oscillating around the optimum);</li>
  *   <li>L2 decay towards mid-grey: {@code x = grey + (1 - l2Decay) (x - grey)} every step;</li>
  *   <li>Gaussian blur of {@code blurSigma} pixels every {@code blurEvery} steps (suppresses high-frequency patterns);</li>
  *   <li>clipping to the inputs the normalizer can produce (pixels 0..255) every step.</li>
@@ -52,14 +51,14 @@ public final class ActivationMaximizer {
     /**
      * The optimized inputs of one layer's targets.
      *
-     * @param pixels        per target, the image as 8-bit CHW pixels
-     * @param before        per target, the objective at the start image
-     * @param after         per target, the objective at the result
-     * @param outputBefore  per target, the activation at the start (for a class: its output, the probability with softmax)
-     * @param outputAfter   per target, the activation at the result
+     * @param pixels           per target, the image as 8-bit CHW pixels
+     * @param before           per target, the objective at the start image
+     * @param after            per target, the objective at the result
+     * @param activationBefore per target, the activation at the start (for a class: its output, the probability with softmax)
+     * @param activationAfter  per target, the activation at the result
      */
-    public record Result(String layer, int[] units, byte[][] pixels, double[] before, double[] after, double[] outputBefore,
-                         double[] outputAfter) {}
+    public record Result(String layer, int[] units, byte[][] pixels, double[] before, double[] after, double[] activationBefore,
+                         double[] activationAfter) {}
 
     private final Probe probe;
     private final Normalizer normalizer;
@@ -89,31 +88,31 @@ public final class ActivationMaximizer {
         }
         clip(start, lo, hi, plane);
         byte[][] pixels = new byte[n][];
-        double[] before = new double[n], after = new double[n], outBefore = new double[n], outAfter = new double[n];
+        double[] before = new double[n], after = new double[n], actBefore = new double[n], actAfter = new double[n];
         for (int from = 0; from < n; from += BATCH) {
             int m = Math.min(BATCH, n - from);
             int[] u = Arrays.copyOfRange(units, from, from + m);
             float[] x = Arrays.copyOfRange(start, from * size, (from + m) * size);
-            Probe.Step b = probe.evaluate(layer, u, quantized(x, m), false);
+            Probe.Step b = probe.evaluate(layer, u, quantized(x, m));
             ascend(layer, u, x, s, lo, hi, plane);
             byte[] px = new byte[m * size];
             normalizer.toPixels(x, 0, px, 0, m, size);
-            Probe.Step a = probe.evaluate(layer, u, quantized(x, m), false);
+            Probe.Step a = probe.evaluate(layer, u, quantized(x, m));
             for (int i = 0; i < m; i++) {
                 pixels[from + i] = Arrays.copyOfRange(px, i * size, (i + 1) * size);
                 before[from + i] = b.values()[i];
                 after[from + i] = a.values()[i];
-                outBefore[from + i] = b.activations()[i];
-                outAfter[from + i] = a.activations()[i];
+                actBefore[from + i] = b.activations()[i];
+                actAfter[from + i] = a.activations()[i];
             }
         }
-        return new Result(layer, units.clone(), pixels, before, after, outBefore, outAfter);
+        return new Result(layer, units.clone(), pixels, before, after, actBefore, actAfter);
     }
 
     private void ascend(String layer, int[] units, float[] x, Settings s, float[] lo, float[] hi, int plane) {
         int size = probe.exampleSize(), h = probe.inputShape()[1], w = probe.inputShape()[2];
         for (int step = 1; step <= s.steps(); step++) {
-            float[] g = probe.evaluate(layer, units, x, true).gradient();
+            float[] g = probe.gradient(layer, units, x);
             double lr = s.learningRate() * (1 - (step - 1.0) / s.steps());
             for (int i = 0; i < units.length; i++) {
                 double ss = 0;

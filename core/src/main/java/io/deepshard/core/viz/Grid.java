@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * Tiles equally sized images (grey or RGB, CHW, values in [0, 1]) into one PNG: row-major in a near-square grid of
  * {@code ceil(sqrt(n))} columns, each tile enlarged by an integer factor (nearest neighbour, so single weights and
- * pixels stay visible as blocks) and separated by a {@link #GAP}-pixel mid-grey border.
+ * pixels stay visible as blocks) and separated by a {@link #GAP}-pixel white border.
  *
  * @param columns    tiles per row
  * @param rows       rows of tiles
@@ -21,7 +21,7 @@ import java.util.Map;
  */
 public record Grid(int columns, int rows, int tileWidth, int tileHeight, int width, int height, byte[] png) {
     public static final int GAP = 2;
-    private static final byte BACKGROUND = (byte) 128;
+    private static final byte BACKGROUND = (byte) 255;
 
     /**
      * Lays out {@code tiles}, each {@code channels x h x w} values in [0, 1] (clipped), enlarged until the longer side

@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
+import org.nd4j.linalg.activations.impl.ActivationReLU;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
@@ -40,20 +41,21 @@ import java.util.Map;
  *
  * <p>DL4J 1.0.0-M2.1's {@code ComputationGraph} has no input-gradient API ({@code calculateGradients} exists only on
  * {@code MultiLayerNetwork}; {@code backpropGradient(epsilons)} starts at the output layers and keeps the input's
- * epsilon to itself). So {@link #evaluate} walks the vertices in reverse topological order from the target vertex,
+ * epsilon to itself). So {@link #gradient} walks the vertices in reverse topological order from the target vertex,
  * as {@code ComputationGraph.calcBackpropGradients} does, summing the epsilons each vertex hands to its inputs, and
  * returns the one that reaches the input vertex. Examples of a batch are independent (nothing mixes them at
  * inference), so one pass gives every example the gradient of its own target. Batch normalization is the exception
  * to reusing DL4J's backward code: its backward pass is the training-mode one, so the probe applies the inference
  * gradient itself (see {@code scale}). Checked against finite differences in {@code VisualizationTest}.
  *
- * <p>Objectives: for a unit of a dense layer its value, for a channel of a convolutional (or any NCHW) layer the mean
- * of its feature map; taken before the layer's activation function when it has one (its "pre-activation": computed
- * with the function swapped for the identity), because a ReLU unit that is off everywhere at the start would have no
- * gradient at all (Olah et al., "Feature Visualization", Distill 2017, optimize pre-ReLU values as well). The
- * activation itself is reported beside it. For a class of the output layer: minus the training loss against that
- * class, which for the softmax cross-entropy of every zoo model is the class's log-probability (its gradient is the
- * output layer's own); the activation reported is the class's output, its probability.
+ * <p>Objectives: for a unit of a dense layer its activation, for a channel of a convolutional (or any NCHW) layer the
+ * mean of its feature map. A ReLU channel that is off everywhere has no gradient; for it {@link #gradient} returns
+ * the gradient of its largest pre-activation (the position closest to switching on), and the true gradient once any
+ * position is on. (The mean pre-activation is no good objective: for a first layer it is linear in the input, so its
+ * maximum is a flat image; a leaky slope pushes that same mean and, measured, left channels off that training images
+ * turn on.) For a class of the output layer: minus the training loss against that class,
+ * which for the softmax cross-entropy of every zoo model is the class's log-probability (its gradient is the output
+ * layer's own); the activation reported beside it is the class's output, its probability.
  */
 public final class Probe {
     private final ComputationGraph net;
@@ -80,8 +82,8 @@ public final class Probe {
     /** Convolution (DL4J's ConvolutionLayer and subclasses), dense, the output layer, or anything else. */
     public enum Kind { CONVOLUTION, DENSE, OUTPUT, OTHER }
 
-    /** One pass: each example's objective value, and its activation (null when the gradient was asked for) or gradient. */
-    public record Step(double[] values, double[] activations, float[] gradient) {}
+    /** Each example's objective, and its activation (the same, but for a class: its output, the probability with softmax). */
+    public record Step(double[] values, double[] activations) {}
 
     /** Copies {@code trained} (which stays untouched) for inputs of {@code inputShape} = [C, H, W], fed flat as in training. */
     public Probe(ComputationGraph trained, int[] inputShape) {
@@ -111,8 +113,6 @@ public final class Probe {
         this.layers = List.copyOf(out);
     }
 
-    public ComputationGraph network() { return net; }
-
     public int[] inputShape() { return inputShape.clone(); }
 
     public int exampleSize() { return exampleSize; }
@@ -123,6 +123,32 @@ public final class Probe {
     /** The vertex called {@code name}, or null. */
     public Layer layer(String name) {
         return layers.stream().filter(l -> l.name().equals(name)).findFirst().orElse(null);
+    }
+
+    /** What {@link #evaluate} measures for a target of {@code layer}, in words (for reports). */
+    public String objective(String layer) {
+        Layer l = layer(layer);
+        if (l.output()) return "log-probability of the class (minus the training loss against it)";
+        IActivation fn = activation(net.getVertex(layer));
+        String what = "activation" + (fn instanceof ActivationReLU ? " (relu)" : "");
+        return l.shape().length > 2 ? "mean " + what + " of the channel" : what + " of the unit";
+    }
+
+    /**
+     * Where {@code l}'s activation function is applied: {@code l} itself unless its function is the identity and its
+     * output goes, through batch normalization only, to an {@code ActivationLayer} (the zoo's batch-norm blocks:
+     * {@code conv1_linear -> conv1_bn -> conv1}); then that layer.
+     */
+    public Layer activated(Layer l) {
+        if (l.output() || !(activation(net.getVertex(l.name())) instanceof ActivationIdentity)) return l;
+        GraphVertex v = net.getVertex(l.name());
+        while (v.getOutputVertices() != null && v.getOutputVertices().length == 1) {
+            v = net.getVertices()[v.getOutputVertices()[0].getVertexIndex()];
+            Object conf = v.hasLayer() ? v.getLayer().conf().getLayer() : null;
+            if (conf instanceof ActivationLayer) return layer(v.getVertexName());
+            if (!(conf instanceof org.deeplearning4j.nn.conf.layers.BatchNormalization)) break;
+        }
+        return l;
     }
 
     /** Every vertex's activations for {@code n} normalized examples (flat CHW, one after another). */
@@ -150,38 +176,81 @@ public final class Probe {
     }
 
     /**
-     * Example {@code i}'s objective for {@code units[i]} of {@code layer} (see the class comment) at input {@code x}
-     * ({@code units.length} normalized examples); with {@code gradient}, the gradient of the sum of the objectives with
-     * respect to {@code x} (row {@code i} = the gradient of example {@code i}'s objective), else the targets' activations.
+     * Example {@code i}'s objective and activation for {@code units[i]} of {@code layer} (see the class comment) at
+     * input {@code x}, {@code units.length} normalized examples.
      */
-    public Step evaluate(String layer, int[] units, float[] x, boolean gradient) {
+    public Step evaluate(String layer, int[] units, float[] x) {
+        Layer target = check(layer, units);
+        INDArray act = activations(x, units.length).get(layer);
+        double[] activations = means(act, units), values = target.output() ? classScores(act, units) : activations;
+        return new Step(values, activations);
+    }
+
+    /**
+     * The gradient of the sum of the objectives of {@link #evaluate} with respect to {@code x}: row {@code i} is the
+     * gradient of example {@code i}'s objective (for a ReLU channel that is off everywhere: of its largest pre-activation).
+     */
+    public float[] gradient(String layer, int[] units, float[] x) {
+        Layer target = check(layer, units);
+        GraphVertex tv = net.getVertex(layer);
+        IActivation relu = target.output() ? null : linear(tv);
+        try {
+            INDArray act = activations(x, units.length).get(layer); // for a ReLU layer its pre-activation z
+            INDArray seed = relu != null ? reluSeed(act, units) : seed(act, units, target.output());
+            if (target.output()) ((IOutputLayer) tv.getLayer()).setLabels(seed);
+            return backward(tv, target.output() ? null : seed, target.output());
+        } finally {
+            if (relu != null) setActivation(tv, relu);
+        }
+    }
+
+    private Layer check(String layer, int[] units) {
         Layer target = layer(layer);
         if (target == null) throw new IllegalArgumentException("no layer " + layer + " in the network");
-        int n = units.length;
         for (int u : units) {
             if (u < 0 || u >= target.units()) throw new IllegalArgumentException("unit " + u + " of " + layer + " out of range 0.." + (target.units() - 1));
         }
-        GraphVertex tv = net.getVertex(layer);
-        double[] activations = gradient ? null : means(activations(x, n).get(layer), units);
-        IActivation original = target.output() ? null : linearize(tv);
-        try {
-            INDArray act = activations(x, n).get(layer);
-            double[] values = means(act, units);
-            INDArray seed = Nd4j.zeros(act.dataType(), act.shape()); // one-hot labels (output) or d(objective)/d(activation)
-            long positions = act.length() / (act.size(0) * act.size(1));
-            for (int i = 0; i < n; i++) {
-                seed.get(NDArrayIndex.point(i), NDArrayIndex.point(units[i])).assign(target.output() ? 1.0 : 1.0 / positions);
-            }
-            if (target.output()) {
-                IOutputLayer out = (IOutputLayer) tv.getLayer();
-                out.setLabels(seed);
-                INDArray scores = out.computeScoreForExamples(0, LayerWorkspaceMgr.noWorkspaces());
-                for (int i = 0; i < n; i++) values[i] = -scores.getDouble(i);
-            }
-            return new Step(values, activations, gradient ? backward(tv, target.output() ? null : seed, target.output()) : null);
-        } finally {
-            if (original != null) setActivation(tv, original);
+        return target;
+    }
+
+    /** One-hot labels of the classes (output layer), or d(objective)/d(activation): 1/positions on each target channel. */
+    private static INDArray seed(INDArray act, int[] units, boolean output) {
+        INDArray seed = Nd4j.zeros(act.dataType(), act.shape());
+        long positions = act.length() / (act.size(0) * act.size(1));
+        for (int i = 0; i < units.length; i++) {
+            seed.get(NDArrayIndex.point(i), NDArrayIndex.point(units[i])).assign(output ? 1.0 : 1.0 / positions);
         }
+        return seed;
+    }
+
+    /**
+     * d(mean ReLU(z))/dz = 1/positions where z > 0 on each target channel; for a channel that is off everywhere, 1 at
+     * its largest z (the position closest to switching on) instead.
+     */
+    private static INDArray reluSeed(INDArray z, int[] units) {
+        INDArray seed = Nd4j.zeros(z.dataType(), z.shape());
+        for (int i = 0; i < units.length; i++) {
+            INDArray zc = z.get(NDArrayIndex.point(i), NDArrayIndex.point(units[i]));
+            INDArray sc = seed.get(NDArrayIndex.point(i), NDArrayIndex.point(units[i]));
+            long positions = zc.length();
+            if (zc.maxNumber().doubleValue() > 0) {
+                sc.assign(zc.gt(0).castTo(z.dataType()).divi(positions));
+            } else {
+                INDArray flat = sc.reshape(positions); // a view of the seed
+                flat.putScalar(zc.reshape(positions).argMax(0).getLong(0), 1.0);
+            }
+        }
+        return seed;
+    }
+
+    /** Minus the output layer's loss per example against one-hot labels of {@code units} (after a forward pass). */
+    private double[] classScores(INDArray act, int[] units) {
+        IOutputLayer out = (IOutputLayer) net.getVertex(layers.stream().filter(Layer::output).findFirst().orElseThrow().name()).getLayer();
+        out.setLabels(seed(act, units, true));
+        INDArray scores = out.computeScoreForExamples(0, LayerWorkspaceMgr.noWorkspaces());
+        double[] v = new double[units.length];
+        for (int i = 0; i < v.length; i++) v[i] = -scores.getDouble(i);
+        return v;
     }
 
     /** Example i's mean of channel (or unit) {@code units[i]}. */
@@ -191,14 +260,17 @@ public final class Probe {
         return m;
     }
 
-    /** Replaces the vertex's activation function by the identity; returns the one replaced, or null if there is none. */
-    private static IActivation linearize(GraphVertex v) {
-        if (!v.hasLayer()) return null;
-        Object conf = v.getLayer().conf().getLayer();
-        IActivation fn = conf instanceof BaseLayer b ? b.getActivationFn() : conf instanceof ActivationLayer a ? a.getActivationFn() : null;
-        if (fn == null || fn instanceof ActivationIdentity) return null;
+    /** Replaces a ReLU activation of the vertex by the identity; returns the ReLU replaced, or null if there is none. */
+    private static IActivation linear(GraphVertex v) {
+        IActivation fn = activation(v);
+        if (!(fn instanceof ActivationReLU)) return null;
         setActivation(v, new ActivationIdentity());
         return fn;
+    }
+
+    private static IActivation activation(GraphVertex v) {
+        Object conf = v.hasLayer() ? v.getLayer().conf().getLayer() : null;
+        return conf instanceof BaseLayer b ? b.getActivationFn() : conf instanceof ActivationLayer a ? a.getActivationFn() : null;
     }
 
     private static void setActivation(GraphVertex v, IActivation fn) {
