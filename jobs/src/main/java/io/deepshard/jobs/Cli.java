@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
  * checkpoints that do not fit the config).
  */
 @Command(name = "deepshard", mixinStandardHelpOptions = true, version = "deepshard 0.1.0",
-        subcommands = {TrainJob.class, EvaluateJob.class, PredictJob.class, TuneJob.class, TransferJob.class, ExportJob.class,
-                SummaryJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class,
+        subcommands = {TrainJob.class, EvaluateJob.class, PredictJob.class, TuneJob.class, TransferJob.class, VisualizeJob.class,
+                ExportJob.class, SummaryJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class,
                 RoundsBenchJob.class},
         description = "Distributed deep-learning training of image models on Apache Spark.")
 public final class Cli implements Runnable {

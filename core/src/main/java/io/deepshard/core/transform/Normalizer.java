@@ -94,6 +94,30 @@ public final class Normalizer implements Serializable {
         }
     }
 
+    /** The smallest network input channel {@code c} receives: pixel 0's value. */
+    public float min(int c) { return (float) ((0 - mean[c]) / std[c]); }
+
+    /** The largest network input channel {@code c} receives: pixel 255's value. */
+    public float max(int c) { return (float) ((1.0 - mean[c]) / std[c]); }
+
+    /**
+     * The inverse of {@link #apply(byte[], int, float[], int, int, int)}: network inputs back to 8-bit pixels (CHW),
+     * {@code pixel = 255 * (x * std[c] + mean[c])}, rounded and clipped to 0..255. Used to show an input that was
+     * optimized in the network's input space as an image.
+     */
+    public void toPixels(float[] src, int srcOff, byte[] dst, int dstOff, int count, int exampleSize) {
+        int plane = exampleSize / mean.length;
+        for (int e = 0; e < count; e++) {
+            for (int c = 0; c < mean.length; c++) {
+                int s = srcOff + e * exampleSize + c * plane, d = dstOff + e * exampleSize + c * plane;
+                for (int i = 0; i < plane; i++) {
+                    long v = Math.round(255.0 * (src[s + i] * (double) std[c] + mean[c]));
+                    dst[d + i] = (byte) Math.max(0, Math.min(255, v));
+                }
+            }
+        }
+    }
+
     private float[][] table() {
         float[][] t = table;
         if (t == null) {

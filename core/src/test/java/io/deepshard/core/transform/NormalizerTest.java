@@ -2,6 +2,7 @@ package io.deepshard.core.transform;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -63,5 +64,27 @@ class NormalizerTest {
         float[] out = new float[3];
         n.apply(new byte[] {9, 9, 9}, 0, out, 0, 1, 3);
         for (float v : out) assertThat(v).isCloseTo(0f, within(1e-6f));
+    }
+
+    @Test
+    void toPixelsInvertsApplyAndMinMaxAreTheExtremePixels() {
+        ChannelStats stats = new ChannelStats(2).add(new byte[] {10, 50, (byte) 200, 0, 90, (byte) 255});
+        for (Normalizer n : List.of(Normalizer.fit("standardize", stats), Normalizer.minMax(stats), Normalizer.fixed("scale", 2),
+                Normalizer.fixed("none", 2))) {
+            byte[] px = new byte[512];
+            for (int i = 0; i < 512; i++) px[i] = (byte) (i % 256);
+            float[] x = new float[512];
+            n.apply(px, 0, x, 0, 1, 512); // one example: each channel holds every pixel value once
+            byte[] back = new byte[512];
+            n.toPixels(x, 0, back, 0, 1, 512);
+            assertThat(back).as(n.toString()).isEqualTo(px);
+            for (int c = 0; c < 2; c++) {
+                assertThat(n.min(c)).as(n.toString()).isCloseTo(x[c * 256], within(1e-5f));       // pixel 0 of channel c
+                assertThat(n.max(c)).as(n.toString()).isCloseTo(x[c * 256 + 255], within(1e-4f)); // pixel 255
+            }
+            n.toPixels(new float[] {n.min(0) - 5, n.max(1) + 5}, 0, back, 0, 1, 2); // clipped, per channel
+            assertThat(back[0]).isEqualTo((byte) 0);
+            assertThat(back[1]).isEqualTo((byte) 255);
+        }
     }
 }
