@@ -24,6 +24,7 @@ import java.util.Map;
  * Notebook.Run run = Notebook.train(spark, Files.readString(Path.of("conf/lenet5-fashion.yaml")), "training.epochs=1");
  * display("text/html", run.reportHtml());                  // learning curves, confusion matrix, samples
  * Notebook.Evaluation e = Notebook.evaluate(spark, run.dir(), "fashion-mnist:test");
+ * display(Notebook.filters(run.dir()));                   // what the first layer learned
  * </pre>
  */
 public final class Notebook {
@@ -76,6 +77,22 @@ public final class Notebook {
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
         TrainJob.run(sc, config, target.dir(), fetcher, console, TrainJob.Setup.SCRATCH);
         return new Run(target.dir());
+    }
+
+    /**
+     * What the first layer learned: its filters (a first convolution's kernels, RGB for colour input; an MLP's first
+     * dense layer's weights as images), one tile each, as {@code visualize} draws them into {@code filters.png}.
+     */
+    public static java.awt.image.BufferedImage filters(String runDir) {
+        ModelBundle bundle = new Run(runDir).bundle();
+        DeepshardConfig config = ConfigLoader.parse(bundle.configYaml(), runDir + "/model/config.yaml", List.of());
+        var f = io.deepshard.core.viz.Filters.of(bundle.network(), config.data().inputShape())
+                .orElseThrow(() -> new IllegalArgumentException(runDir + ": the model's first layer has no weights to draw"));
+        try {
+            return javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(f.grid().png()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** An evaluation: its numbers (as {@code evaluation.json} holds them) and its report. */

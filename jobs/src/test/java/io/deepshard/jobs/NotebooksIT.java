@@ -56,10 +56,12 @@ class NotebooksIT {
         JsonNode nb = JSON.readTree(work.resolve("executed.ipynb").toFile());
         var stdout = new StringBuilder();
         var html = new StringBuilder();
+        int pngs = 0;
         for (JsonNode cell : nb.get("cells")) {
             for (JsonNode out : cell.path("outputs")) {
                 assertThat(out.get("output_type").asText()).as(out.toString()).isNotEqualTo("error");
                 if (out.has("text")) out.get("text").forEach(t -> stdout.append(t.asText()));
+                if (out.path("data").has("image/png")) pngs++;
                 JsonNode h = out.path("data").path("text/html");
                 if (h.isArray()) h.forEach(t -> html.append(t.asText()));
                 else if (h.isTextual()) html.append(h.asText());
@@ -68,6 +70,7 @@ class NotebooksIT {
         assertThat(stdout).contains("epoch  train-loss  test-loss  test-acc").containsPattern("done: test accuracy 0\\.[89]\\d{3}")
                 .contains("confusion matrix", "T-shirt/top");
         assertThat(html).contains("id=\"loss-curve\"", "id=\"accuracy-curve\"", "id=\"confusion-matrix\"");
+        assertThat(pngs).as("the first layer's filters shown as an image").isPositive();
         try (var runs = Files.list(work.resolve("runs"))) {
             assertThat(runs.filter(r -> Files.exists(r.resolve("model/network.zip")))).hasSize(1);
         }
