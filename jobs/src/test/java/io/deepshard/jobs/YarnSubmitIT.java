@@ -26,7 +26,7 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code spark-submit --master yarn} (client mode) against a real {@code MiniYARNCluster} (ResourceManager and a
+ * {@code spark-submit --properties-file conf/spark-defaults-yarn.conf} (master yarn, client mode) against a real {@code MiniYARNCluster} (ResourceManager and a
  * NodeManager in this JVM, containers as real processes), with the data, the run directory and the checkpoints on a
  * {@code MiniDFSCluster}: the ApplicationMaster and two executors start in YARN containers and the train job trains
  * one epoch.
@@ -143,9 +143,12 @@ class YarnSubmitIT {
         // HADOOP_CONF_DIR goes on the classpath, as Spark's launcher scripts put it there (java -cp ... SparkSubmit alone
         // would ignore it and look for a ResourceManager at 0.0.0.0:8032)
         cmd.addAll(List.of("-cp", confDir + File.pathSeparator + System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
-                "--master", "yarn", "--deploy-mode", "client", "--class", "io.deepshard.jobs.TrainJob",
+                "--properties-file", java.nio.file.Path.of("..", "conf", "spark-defaults-yarn.conf").toAbsolutePath().normalize().toString(),
+                "--class", "io.deepshard.jobs.TrainJob",
                 "--conf", "spark.yarn.jars=local:" + sparkJars() + "/*",
+                // the example's sizes, scaled down to the MiniYARNCluster (command-line settings win over the file)
                 "--conf", "spark.executor.instances=2", "--conf", "spark.executor.cores=1", "--conf", "spark.executor.memory=1g",
+                "--conf", "spark.executor.memoryOverhead=512m", "--conf", "spark.driver.memory=1g",
                 "--conf", "spark.yarn.am.memory=512m", "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.executorEnv.JAVA_HOME=" + System.getProperty("java.home"),
                 "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + System.getProperty("java.home"),
