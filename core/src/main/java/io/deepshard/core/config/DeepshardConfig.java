@@ -15,13 +15,14 @@ import java.util.List;
  * @param source   where it was read from (for messages)
  * @param resolved the config tree after overrides and defaults, as written into the run directory
  */
-public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, String output,
+public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, TrackingConfig tracking, String output,
                               String source, String resolved) implements Serializable {
 
     static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
         DataConfig data = DataConfig.from(root.section("data"), needsData);
         TrainingConfig training = TrainingConfig.from(root.section("training"));
+        TrackingConfig tracking = TrackingConfig.from(root.section("tracking"));
         String output = root.string("output", "runs/{model}-{timestamp}");
         if (needsData && training.earlyStopping() != null && data.validationFraction() == 0) {
             root.errors().add("training.earlyStopping", "needs a validation split: set data.validationFraction (e.g. 0.1) to hold "
@@ -29,7 +30,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
         root.finish();
         checkModelAgainstData(model, data, root.errors());
-        return new DeepshardConfig(model, data, training, output, source, null);
+        return new DeepshardConfig(model, data, training, tracking, output, source, null);
     }
 
     /**
@@ -70,7 +71,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
 
     /** Keys that do not change what is trained: a run may resume with other values for them. */
     public static final List<String> RESUMABLE_KEYS = List.of("output", "training.resume", "training.checkpointEvery",
-            "training.checkpointKeep");
+            "training.checkpointKeep", "tracking");
 
     /**
      * The resolved config without {@link #RESUMABLE_KEYS}, as flat {@code key.path -> value} pairs in key order: what
@@ -97,7 +98,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
     }
 
-    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, source, yaml); }
+    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, tracking, output, source, yaml); }
 
     /** Fills the defaults that were not given into the tree so that the saved config states every choice made. */
     static void writeDefaults(ObjectNode tree, DeepshardConfig c) {
@@ -163,6 +164,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             else if (a instanceof Augmentation.ColorNoise cn) n.put("type", "colorNoise").put("std", cn.std());
             else if (a instanceof Augmentation.PcaNoise p) n.put("type", "pcaNoise").put("std", p.std());
         }
+        tree.with("tracking").put("uri", c.tracking.uri() == null ? "" : c.tracking.uri()).put("experiment", c.tracking.experimentName());
         tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));
         tree.put("output", c.output);
     }
