@@ -19,6 +19,8 @@ import io.deepshard.core.train.CheckpointException;
 import io.deepshard.core.train.CheckpointStore;
 import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.core.train.OneDnnHelpers;
+import io.deepshard.core.tracking.MlflowHttpRun;
+import io.deepshard.core.tracking.MlflowRunDir;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -71,6 +73,12 @@ public final class TrainJob implements Callable<Integer> {
     @Override public Integer call() {
         Console console = Console.system();
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);
+        List<String> fromEnvironment = TrackingServer.environmentOverrides(config, System.getenv(), console);
+        if (!fromEnvironment.isEmpty()) {
+            var all = new ArrayList<>(overrides);
+            all.addAll(fromEnvironment);
+            config = ConfigLoader.load(configFile, all);
+        }
         Configuration hadoop = new Configuration();
         RunDirectory.Target target = RunDirectory.resolve(config, hadoop, resume);
         if (target.finished()) {
@@ -78,6 +86,7 @@ public final class TrainJob implements Callable<Integer> {
             return 0;
         }
         String runDir = target.dir();
+        MlflowHttpRun server = TrackingServer.connect(config, hadoop, runDir, System.getenv(), console);
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
         // Built-in datasets are fetched before Spark starts: a missing dataset fails in seconds, not after start-up.
         if (config.data().train().isBuiltIn()) fetcher.split(config.data().train().builtIn());
@@ -85,13 +94,14 @@ public final class TrainJob implements Callable<Integer> {
 
         SparkSession spark = Spark.session("deepshard-train");
         try {
-            return train(JavaSparkContext.fromSparkContext(spark.sparkContext()), config, runDir, fetcher, console);
+            return train(JavaSparkContext.fromSparkContext(spark.sparkContext()), config, runDir, fetcher, console, server);
         } finally {
             spark.stop();
         }
     }
 
-    static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console) {
+    /** @param server the run on an MLflow tracking server, or null */
+    static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, MlflowHttpRun server) {
         var trainer = new DistributedTrainer(sc, config);
         int workers = trainer.workers();
         SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
@@ -124,28 +134,28 @@ public final class TrainJob implements Callable<Integer> {
 
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
-        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events);
-        var mlflow = new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir);
-        if (mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
-        DistributedTrainer.Result result;
-        try {
-            result = trainer.fit(train, validationShards, testShards, normalizer, listener, new DistributedTrainer.Checkpointing(store, resumeFrom));
-        } catch (RuntimeException | Error e) {
-            if (mlflow.usable()) mlflow.failed();
-            throw e;
+        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events, server);
+        var mlflow = new MlflowRunDir(sc.hadoopConfiguration(), runDir);
+        Map<String, String> params = mlflowParams(config), tags = mlflowTags(sc, config, runDir);
+        if (server != null) {
+            server.start(Fs.path(runDir).getName(), params, tags);
+            tags.putAll(serverTags(server));
         }
+        if (mlflow.usable()) mlflow.start(params, tags);
+        try {
+            DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
+                    new DistributedTrainer.Checkpointing(store, resumeFrom));
 
-        Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
-        sc.sc().removeSparkListener(events);
-        Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
-        if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
-        // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
-        var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
-        bundle.save(sc.hadoopConfiguration(), runDir);
-        store.deleteAll();
-        writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
-        if (mlflow.usable()) {
+            Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
+            sc.sc().removeSparkListener(events);
+            Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
+            Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
+            if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
+            // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
+            var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
+            bundle.save(sc.hadoopConfiguration(), runDir);
+            store.deleteAll();
+            writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
             var last = new LinkedHashMap<String, Double>();
             if (result.finalTest() != null) {
                 last.put("final_test_accuracy", result.finalTest().accuracy());
@@ -153,35 +163,52 @@ public final class TrainJob implements Callable<Integer> {
             }
             if (result.finalValidation() != null) last.put("final_validation_accuracy", result.finalValidation().accuracy());
             last.put("images_per_second_overall", result.imagesPerSecond());
-            mlflow.finish(io.deepshard.core.tracking.MlflowRunDir.FINISHED, result.history(), last,
-                    List.of("report.html", "metrics.json", "model/config.yaml", "model/provenance.json"));
+            if (mlflow.usable()) mlflow.finish(MlflowRunDir.FINISHED, result.history(), last, ARTIFACTS);
+            if (server != null) {
+                server.finish("FINISHED", result.history(), last, ARTIFACTS);
+                if (mlflow.usable()) serverTags(server).forEach(mlflow::tag); // the server run may only exist since finish
+            }
+            if (result.finalTest() != null && result.finalTest().isPerPixel()) {
+                console.info(Console.perClass(result.finalTest(), train.classNames()));
+            }
+            var done = new StringBuilder("done");
+            if (result.finalValidation() != null) {
+                done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
+            }
+            if (result.finalTest() != null) {
+                done.append(result.finalTest().isPerPixel()
+                        ? String.format(Locale.ROOT, "%s test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                                result.finalTest().meanIoU(), result.finalTest().accuracy(), result.finalTest().loss())
+                        : String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                                result.finalTest().accuracy(), result.finalTest().loss()));
+            }
+            done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
+            if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
+            console.info(done.toString());
+            io.deepshard.core.train.RoundTiming total = result.history().stream().map(EpochMetrics::roundTiming)
+                    .filter(java.util.Objects::nonNull).reduce(io.deepshard.core.train.RoundTiming.ZERO, io.deepshard.core.train.RoundTiming::plus);
+            if (total.rounds() > 0) {
+                console.info(String.format(Locale.ROOT, "rounds: %d, %.3f s each on average: compute %.3f s (slowest worker), "
+                        + "broadcast %.3f s, overhead %.3f s (scheduling, results, averaging)", total.rounds(), total.seconds() / total.rounds(),
+                        total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
+            }
+            console.info("run directory: " + Fs.display(Fs.path(runDir)));
+            if (server != null) console.info(server.summary());
+            return 0;
+        } catch (RuntimeException | Error e) {
+            if (mlflow.usable()) mlflow.failed();
+            if (server != null) server.failed();
+            throw e;
         }
-        if (result.finalTest() != null && result.finalTest().isPerPixel()) {
-            console.info(Console.perClass(result.finalTest(), train.classNames()));
-        }
-        var done = new StringBuilder("done");
-        if (result.finalValidation() != null) {
-            done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
-        }
-        if (result.finalTest() != null) {
-            done.append(result.finalTest().isPerPixel()
-                    ? String.format(Locale.ROOT, "%s test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
-                            result.finalTest().meanIoU(), result.finalTest().accuracy(), result.finalTest().loss())
-                    : String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
-                            result.finalTest().accuracy(), result.finalTest().loss()));
-        }
-        done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
-        if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
-        console.info(done.toString());
-        io.deepshard.core.train.RoundTiming total = result.history().stream().map(EpochMetrics::roundTiming)
-                .filter(java.util.Objects::nonNull).reduce(io.deepshard.core.train.RoundTiming.ZERO, io.deepshard.core.train.RoundTiming::plus);
-        if (total.rounds() > 0) {
-            console.info(String.format(Locale.ROOT, "rounds: %d, %.3f s each on average: compute %.3f s (slowest worker), "
-                    + "broadcast %.3f s, overhead %.3f s (scheduling, results, averaging)", total.rounds(), total.seconds() / total.rounds(),
-                    total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
-        }
-        console.info("run directory: " + Fs.display(Fs.path(runDir)));
-        return 0;
+    }
+
+    /** The artifacts of a run (paths in the run directory), in the file store's artifacts/ and on a tracking server. */
+    static final List<String> ARTIFACTS = List.of("report.html", "metrics.json", "model/config.yaml", "model/provenance.json");
+
+    /** Tags of the file-store run naming its server run (none while there is none). */
+    static Map<String, String> serverTags(MlflowHttpRun server) {
+        if (server.runId() == null) return Map.of();
+        return Map.of(MlflowHttpRun.SERVER_RUN_ID_TAG, server.runId(), MlflowHttpRun.SERVER_URI_TAG, server.trackingUri());
     }
 
     /** The resolved config as flat MLflow parameters (model.name, training.optimizer.learningRate, ...). */
@@ -190,7 +217,7 @@ public final class TrainJob implements Callable<Integer> {
         try {
             Map<String, Object> tree = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
                     .readValue(config.resolved(), Map.class);
-            return io.deepshard.core.tracking.MlflowRunDir.flatten(tree);
+            return MlflowRunDir.flatten(tree);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -262,11 +289,13 @@ public final class TrainJob implements Callable<Integer> {
         private final List<String> classNames;
         private final String runDir;
         private final io.deepshard.spark.train.ClusterEvents events;
+        private final MlflowHttpRun server;
         /** Each executor's latest memory reading at each epoch end. */
         final List<Map<String, Object>> executorMemory = new ArrayList<>();
 
         BestModelCheckpoint(Console console, JavaSparkContext sc, DeepshardConfig config, SparkDatasets.Splits splits,
-                            Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events) {
+                            Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events,
+                            MlflowHttpRun server) {
             this.console = console;
             this.sc = sc;
             this.config = config;
@@ -275,6 +304,7 @@ public final class TrainJob implements Callable<Integer> {
             this.classNames = classNames;
             this.runDir = runDir;
             this.events = events;
+            this.server = server;
         }
 
         @Override public void onRound(int epoch, int round, int rounds, double loss) { console.onRound(epoch, round, rounds, loss); }
@@ -301,8 +331,10 @@ public final class TrainJob implements Callable<Integer> {
             }
         }
 
+        /** The epoch's line, executor memory, and the epoch's metrics on the tracking server as it ends. */
         @Override public void onEpoch(EpochMetrics m) {
             console.onEpoch(m);
+            if (server != null) server.logEpoch(m);
             for (Map<String, Object> e : events.latestMemory()) {
                 var row = new LinkedHashMap<String, Object>();
                 row.put("epoch", m.epoch());
