@@ -71,7 +71,9 @@ public final class MlflowHttpRun {
         this.conf = conf;
         this.runDir = runDir;
         this.warn = warn;
-        this.experiment = experiment;
+        // a continued run stays in its experiment, whatever tracking.experiment names now
+        this.experiment = resumed == null || resumed.info().experimentId().equals(experiment.id()) ? experiment
+                : new Experiment(resumed.info().experimentId(), "id " + resumed.info().experimentId());
         this.loggedEpochs = loggedEpochs;
         this.loggedParams = resumed == null ? Map.of() : resumed.params();
         this.continued = resumed != null;
