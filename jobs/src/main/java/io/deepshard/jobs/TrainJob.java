@@ -19,6 +19,8 @@ import io.deepshard.core.train.CheckpointException;
 import io.deepshard.core.train.CheckpointStore;
 import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.core.train.OneDnnHelpers;
+import io.deepshard.core.tracking.MlflowHttpRun;
+import io.deepshard.core.tracking.MlflowRunDir;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -85,6 +87,12 @@ public final class TrainJob implements Callable<Integer> {
                     + " section; run it with `deepshard " + job + " " + configFile + "`, or remove the section to train"));
         }
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);
+        List<String> fromEnvironment = TrackingServer.environmentOverrides(config, System.getenv(), console);
+        if (!fromEnvironment.isEmpty()) {
+            var all = new ArrayList<>(overrides);
+            all.addAll(fromEnvironment);
+            config = ConfigLoader.load(configFile, all);
+        }
         Configuration hadoop = new Configuration();
         RunDirectory.Target target = RunDirectory.resolve(config, hadoop, resume);
         if (target.finished()) {
@@ -92,6 +100,7 @@ public final class TrainJob implements Callable<Integer> {
             return 0;
         }
         String runDir = target.dir();
+        MlflowHttpRun server = TrackingServer.connect(config, hadoop, runDir, System.getenv(), console);
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
         // Built-in datasets are fetched before Spark starts: a missing dataset fails in seconds, not after start-up.
         if (config.data().train().isBuiltIn()) fetcher.split(config.data().train().builtIn());
@@ -102,13 +111,12 @@ public final class TrainJob implements Callable<Integer> {
         SparkSession spark = Spark.session("deepshard-train");
         try {
             return train(JavaSparkContext.fromSparkContext(spark.sparkContext()), config, runDir, fetcher, console,
-                    new Setup(null, null, Map.of(), true, live));
+                    new Setup(null, null, Map.of(), true, live, server));
         } finally {
             spark.stop();
             if (live != null) live.close();
         }
     }
-
     static LiveView liveView(String host, int port, String title) {
         try {
             return new LiveView(host, port, title, 5);
@@ -131,21 +139,22 @@ public final class TrainJob implements Callable<Integer> {
     }
 
     /**
-     * How a run starts when it does not start from scratch (the {@code transfer} job).
+     * How a run starts when it does not start from scratch (the {@code transfer} job), and who else hears of it.
      *
      * @param network    builds the initial network given the optimizer steps per epoch; null: a new network of the model
      * @param normalizer the normalization to use instead of fitting one on the training split; null: fit
      * @param provenance entries added to the model's provenance
      * @param tracking   whether the run directory is also an MLflow run
      * @param observer   also told of every round and epoch (the live view), or null
+     * @param server     the run on an MLflow tracking server, or null
      */
     record Setup(java.util.function.IntFunction<org.deeplearning4j.nn.graph.ComputationGraph> network, Normalizer normalizer,
-                 Map<String, Object> provenance, boolean tracking, io.deepshard.spark.train.TrainingListener observer) {
-        static final Setup SCRATCH = new Setup(null, null, Map.of(), true, null);
+                 Map<String, Object> provenance, boolean tracking, io.deepshard.spark.train.TrainingListener observer, MlflowHttpRun server) {
+        static final Setup SCRATCH = new Setup(null, null, Map.of(), true, null, null);
 
         Setup(java.util.function.IntFunction<org.deeplearning4j.nn.graph.ComputationGraph> network, Normalizer normalizer,
               Map<String, Object> provenance, boolean tracking) {
-            this(network, normalizer, provenance, tracking, null);
+            this(network, normalizer, provenance, tracking, null, null);
         }
     }
 
@@ -161,6 +170,7 @@ public final class TrainJob implements Callable<Integer> {
     record Outcome(int exit, io.deepshard.core.train.EvalStats validation, io.deepshard.core.train.EvalStats test, int epochs) {}
 
     static Outcome run(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, Setup setup) {
+        MlflowHttpRun server = setup.tracking() ? setup.server() : null;
         var trainer = new DistributedTrainer(sc, config, setup.network());
         int workers = trainer.workers();
         SparkDatasets.Splits splits = SparkDatasets.load(sc, config.data(), workers, fetcher, config.training().seed());
@@ -196,29 +206,31 @@ public final class TrainJob implements Callable<Integer> {
 
         var events = new io.deepshard.spark.train.ClusterEvents();
         sc.sc().addSparkListener(events);
-        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events, setup.observer());
-        var mlflow = setup.tracking() ? new io.deepshard.core.tracking.MlflowRunDir(sc.hadoopConfiguration(), runDir) : null;
-        if (mlflow != null && mlflow.usable()) mlflow.start(mlflowParams(config), mlflowTags(sc, config, runDir));
-        DistributedTrainer.Result result;
-        try {
-            result = trainer.fit(train, validationShards, testShards, normalizer, listener, new DistributedTrainer.Checkpointing(store, resumeFrom));
-        } catch (RuntimeException | Error e) {
-            if (mlflow != null && mlflow.usable()) mlflow.failed();
-            throw e;
+        var listener = new BestModelCheckpoint(console, sc, config, splits, normalizer, train.classNames(), runDir, events, server,
+                setup.observer());
+        var mlflow = new MlflowRunDir(sc.hadoopConfiguration(), runDir);
+        boolean fileStore = setup.tracking() && mlflow.usable();
+        Map<String, String> params = mlflowParams(config), tags = mlflowTags(sc, config, runDir);
+        if (server != null) {
+            server.start(Fs.path(runDir).getName(), params, tags);
+            tags.putAll(serverTags(server));
         }
+        if (fileStore) mlflow.start(params, tags);
+        try {
+            DistributedTrainer.Result result = trainer.fit(train, validationShards, testShards, normalizer, listener,
+                    new DistributedTrainer.Checkpointing(store, resumeFrom));
 
-        Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
-        provenance.putAll(setup.provenance());
-        sc.sc().removeSparkListener(events);
-        Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
-        Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
-        if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
-        // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
-        var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
-        bundle.save(sc.hadoopConfiguration(), runDir);
-        store.deleteAll();
-        writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
-        if (mlflow != null && mlflow.usable()) {
+            Map<String, Object> provenance = provenance(sc, config, splits.describe(), result, resumeFrom);
+            provenance.putAll(setup.provenance());
+            sc.sc().removeSparkListener(events);
+            Map<String, Object> metrics = metrics(config, result, splits, events.events(), listener.executorMemory);
+            Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "metrics.json"), json(metrics));
+            if (!listener.rounds.isEmpty()) Fs.writeString(sc.hadoopConfiguration(), new Path(Fs.path(runDir), "rounds.jsonl"), listener.rounds.toString());
+            // the bundle last: a run directory with model/ is a finished run (resume does nothing), so its metrics exist
+            var bundle = new ModelBundle(result.network(), normalizer, train.classNames(), config.resolved(), provenance);
+            bundle.save(sc.hadoopConfiguration(), runDir);
+            store.deleteAll();
+            writeReport(sc, config, runDir, result, metrics, bundle, test != null ? test : validation, console);
             var last = new LinkedHashMap<String, Double>();
             if (result.finalTest() != null) {
                 last.put("final_test_accuracy", result.finalTest().accuracy());
@@ -226,35 +238,52 @@ public final class TrainJob implements Callable<Integer> {
             }
             if (result.finalValidation() != null) last.put("final_validation_accuracy", result.finalValidation().accuracy());
             last.put("images_per_second_overall", result.imagesPerSecond());
-            mlflow.finish(io.deepshard.core.tracking.MlflowRunDir.FINISHED, result.history(), last,
-                    List.of("report.html", "metrics.json", "model/config.yaml", "model/provenance.json"));
+            if (fileStore) mlflow.finish(MlflowRunDir.FINISHED, result.history(), last, ARTIFACTS);
+            if (server != null) {
+                server.finish("FINISHED", result.history(), last, ARTIFACTS);
+                if (fileStore) serverTags(server).forEach(mlflow::tag); // the server run may only exist since finish
+            }
+            if (result.finalTest() != null && result.finalTest().isPerPixel()) {
+                console.info(Console.perClass(result.finalTest(), train.classNames()));
+            }
+            var done = new StringBuilder("done");
+            if (result.finalValidation() != null) {
+                done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
+            }
+            if (result.finalTest() != null) {
+                done.append(result.finalTest().isPerPixel()
+                        ? String.format(Locale.ROOT, "%s test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                                result.finalTest().meanIoU(), result.finalTest().accuracy(), result.finalTest().loss())
+                        : String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
+                                result.finalTest().accuracy(), result.finalTest().loss()));
+            }
+            done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
+            if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
+            console.info(done.toString());
+            io.deepshard.core.train.RoundTiming total = result.history().stream().map(EpochMetrics::roundTiming)
+                    .filter(java.util.Objects::nonNull).reduce(io.deepshard.core.train.RoundTiming.ZERO, io.deepshard.core.train.RoundTiming::plus);
+            if (total.rounds() > 0) {
+                console.info(String.format(Locale.ROOT, "rounds: %d, %.3f s each on average: compute %.3f s (slowest worker), "
+                        + "broadcast %.3f s, overhead %.3f s (scheduling, results, averaging)", total.rounds(), total.seconds() / total.rounds(),
+                        total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
+            }
+            console.info("run directory: " + Fs.display(Fs.path(runDir)));
+            if (server != null) console.info(server.summary());
+            return new Outcome(0, result.finalValidation(), result.finalTest(), result.history().size());
+        } catch (RuntimeException | Error e) {
+            if (fileStore) mlflow.failed();
+            if (server != null) server.failed();
+            throw e;
         }
-        if (result.finalTest() != null && result.finalTest().isPerPixel()) {
-            console.info(Console.perClass(result.finalTest(), train.classNames()));
-        }
-        var done = new StringBuilder("done");
-        if (result.finalValidation() != null) {
-            done.append(String.format(Locale.ROOT, ": validation accuracy %.4f", result.finalValidation().accuracy()));
-        }
-        if (result.finalTest() != null) {
-            done.append(result.finalTest().isPerPixel()
-                    ? String.format(Locale.ROOT, "%s test mean IoU %.4f, pixel accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
-                            result.finalTest().meanIoU(), result.finalTest().accuracy(), result.finalTest().loss())
-                    : String.format(Locale.ROOT, "%s test accuracy %.4f, test loss %.4f", done.length() > 4 ? "," : ":",
-                            result.finalTest().accuracy(), result.finalTest().loss()));
-        }
-        done.append(String.format(Locale.ROOT, ", %.0f images/s over %d epochs", result.imagesPerSecond(), result.history().size()));
-        if (result.bestEpoch() != result.history().size()) done.append(" (model of epoch ").append(result.bestEpoch()).append(")");
-        console.info(done.toString());
-        io.deepshard.core.train.RoundTiming total = result.history().stream().map(EpochMetrics::roundTiming)
-                .filter(java.util.Objects::nonNull).reduce(io.deepshard.core.train.RoundTiming.ZERO, io.deepshard.core.train.RoundTiming::plus);
-        if (total.rounds() > 0) {
-            console.info(String.format(Locale.ROOT, "rounds: %d, %.3f s each on average: compute %.3f s (slowest worker), "
-                    + "broadcast %.3f s, overhead %.3f s (scheduling, results, averaging)", total.rounds(), total.seconds() / total.rounds(),
-                    total.compute() / total.rounds(), total.broadcast() / total.rounds(), total.overhead() / total.rounds()));
-        }
-        console.info("run directory: " + Fs.display(Fs.path(runDir)));
-        return new Outcome(0, result.finalValidation(), result.finalTest(), result.history().size());
+    }
+
+    /** The artifacts of a run (paths in the run directory), in the file store's artifacts/ and on a tracking server. */
+    static final List<String> ARTIFACTS = List.of("report.html", "metrics.json", "model/config.yaml", "model/provenance.json");
+
+    /** Tags of the file-store run naming its server run (none while there is none). */
+    static Map<String, String> serverTags(MlflowHttpRun server) {
+        if (server.runId() == null) return Map.of();
+        return Map.of(MlflowHttpRun.SERVER_RUN_ID_TAG, server.runId(), MlflowHttpRun.SERVER_URI_TAG, server.trackingUri());
     }
 
     /** The resolved config as flat MLflow parameters (model.name, training.optimizer.learningRate, ...). */
@@ -263,7 +292,7 @@ public final class TrainJob implements Callable<Integer> {
         try {
             Map<String, Object> tree = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
                     .readValue(config.resolved(), Map.class);
-            return io.deepshard.core.tracking.MlflowRunDir.flatten(tree);
+            return MlflowRunDir.flatten(tree);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -335,13 +364,14 @@ public final class TrainJob implements Callable<Integer> {
         private final List<String> classNames;
         private final String runDir;
         private final io.deepshard.spark.train.ClusterEvents events;
+        private final MlflowHttpRun server;
         private final io.deepshard.spark.train.TrainingListener observer;
         /** Each executor's latest memory reading at each epoch end. */
         final List<Map<String, Object>> executorMemory = new ArrayList<>();
 
         BestModelCheckpoint(Console console, JavaSparkContext sc, DeepshardConfig config, SparkDatasets.Splits splits,
                             Normalizer normalizer, List<String> classNames, String runDir, io.deepshard.spark.train.ClusterEvents events,
-                            io.deepshard.spark.train.TrainingListener observer) {
+                            MlflowHttpRun server, io.deepshard.spark.train.TrainingListener observer) {
             this.observer = observer == null ? new io.deepshard.spark.train.TrainingListener() {} : observer;
             this.console = console;
             this.sc = sc;
@@ -351,6 +381,7 @@ public final class TrainJob implements Callable<Integer> {
             this.classNames = classNames;
             this.runDir = runDir;
             this.events = events;
+            this.server = server;
         }
 
         @Override public void onRound(int epoch, int round, int rounds, double loss) {
@@ -380,9 +411,11 @@ public final class TrainJob implements Callable<Integer> {
             }
         }
 
+        /** The epoch's line, executor memory, and the epoch's metrics on the tracking server as it ends. */
         @Override public void onEpoch(EpochMetrics m) {
             console.onEpoch(m);
             observer.onEpoch(m);
+            if (server != null) server.logEpoch(m);
             for (Map<String, Object> e : events.latestMemory()) {
                 var row = new LinkedHashMap<String, Object>();
                 row.put("epoch", m.epoch());

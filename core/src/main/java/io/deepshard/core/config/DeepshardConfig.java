@@ -17,13 +17,14 @@ import java.util.List;
  * @param source   where it was read from (for messages)
  * @param resolved the config tree after overrides and defaults, as written into the run directory
  */
-public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, String output,
+public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig training, TrackingConfig tracking, String output,
                               TransferSpec transfer, TuneSpec tune, String source, String resolved) implements Serializable {
 
     static DeepshardConfig from(Section root, String source, boolean needsData) {
         ZooModel model = ModelZoo.fromConfig(root, "model");
         DataConfig data = DataConfig.from(root.section("data"), needsData);
         TrainingConfig training = TrainingConfig.from(root.section("training"));
+        TrackingConfig tracking = TrackingConfig.from(root.section("tracking"));
         String output = root.string("output", "runs/{model}-{timestamp}");
         TransferSpec transfer = root.has("transfer") ? TransferSpec.from(root.section("transfer")) : null;
         TuneSpec tune = root.has("tune") ? TuneSpec.from(root.section("tune")) : null;
@@ -33,7 +34,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
         root.finish();
         checkModelAgainstData(model, data, root.errors());
-        return new DeepshardConfig(model, data, training, output, transfer, tune, source, null);
+        return new DeepshardConfig(model, data, training, tracking, output, transfer, tune, source, null);
     }
 
     /**
@@ -74,7 +75,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
 
     /** Keys that do not change what is trained: a run may resume with other values for them. */
     public static final List<String> RESUMABLE_KEYS = List.of("output", "training.resume", "training.checkpointEvery",
-            "training.checkpointKeep");
+            "training.checkpointKeep", "tracking");
 
     /**
      * The resolved config without {@link #RESUMABLE_KEYS}, as flat {@code key.path -> value} pairs in key order: what
@@ -101,7 +102,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         }
     }
 
-    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, output, transfer, tune, source, yaml); }
+    DeepshardConfig withResolved(String yaml) { return new DeepshardConfig(model, data, training, tracking, output, transfer, tune, source, yaml); }
 
     /** Fills the defaults that were not given into the tree so that the saved config states every choice made. */
     static void writeDefaults(ObjectNode tree, DeepshardConfig c) {
@@ -167,6 +168,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             else if (a instanceof Augmentation.ColorNoise cn) n.put("type", "colorNoise").put("std", cn.std());
             else if (a instanceof Augmentation.PcaNoise p) n.put("type", "pcaNoise").put("std", p.std());
         }
+        tree.with("tracking").put("uri", c.tracking.uri() == null ? "" : c.tracking.uri()).put("experiment", c.tracking.experimentName());
         tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));
         tree.put("output", c.output);
         if (c.transfer != null) c.transfer.writeDefaults(tree.with("transfer"));

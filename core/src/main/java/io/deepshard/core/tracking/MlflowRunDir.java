@@ -31,11 +31,30 @@ public final class MlflowRunDir {
     public static final int RUNNING = 1, FINISHED = 3, FAILED = 4;
     /** MLflow's rules for run and experiment ids. */
     static final Pattern ID = Pattern.compile("^[a-zA-Z0-9][\\w\\-]{0,63}$");
-    /** Longest parameter value MLflow's file store accepts (6000 in MLflow 2.x; 500 before). */
-    static final int MAX_PARAM = 500;
+    /**
+     * Longest parameter value written (MLflow 2.x accepts 6000 characters, earlier versions 500): the same cut for the
+     * file store and a tracking server, so both hold the same values.
+     */
+    public static final int MAX_PARAM = 500;
+
+    /** The per-epoch metrics (step = epoch) by MLflow name; a NaN value (no such split) is not logged. */
+    public static final Map<String, ToDoubleFunction<EpochMetrics>> EPOCH_METRICS = epochMetrics();
 
     private final Configuration conf;
     private final Path run;
+
+    private static Map<String, ToDoubleFunction<EpochMetrics>> epochMetrics() {
+        Map<String, ToDoubleFunction<EpochMetrics>> m = new LinkedHashMap<>();
+        m.put("train_loss", EpochMetrics::trainLoss);
+        m.put("validation_loss", EpochMetrics::validationLoss);
+        m.put("validation_accuracy", EpochMetrics::validationAccuracy);
+        m.put("test_loss", EpochMetrics::testLoss);
+        m.put("test_accuracy", EpochMetrics::testAccuracy);
+        m.put("test_mean_iou", e -> e.meanIoU() == null ? Double.NaN : e.meanIoU());
+        m.put("learning_rate", e -> e.learningRate() == null ? Double.NaN : e.learningRate());
+        m.put("images_per_second", EpochMetrics::imagesPerSecond);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     public MlflowRunDir(Configuration conf, String runDir) {
         this.conf = conf;
@@ -62,10 +81,7 @@ public final class MlflowRunDir {
                 Fs.writeString(conf, expMeta, yaml(ordered("artifact_location", uri(exp), "creation_time", now, "experiment_id", exp.getName(),
                         "last_update_time", now, "lifecycle_stage", "active", "name", exp.getName())));
             }
-            for (var e : params.entrySet()) {
-                String v = e.getValue().length() > MAX_PARAM ? e.getValue().substring(0, MAX_PARAM - 1) + "…" : e.getValue();
-                Fs.writeString(conf, new Path(run, "params/" + safe(e.getKey())), v);
-            }
+            for (var e : params.entrySet()) Fs.writeString(conf, new Path(run, "params/" + safe(e.getKey())), paramValue(e.getValue()));
             for (var e : tags.entrySet()) Fs.writeString(conf, new Path(run, "tags/" + safe(e.getKey())), e.getValue());
             fs.mkdirs(new Path(run, "metrics"));
             fs.mkdirs(new Path(run, "artifacts"));
@@ -82,16 +98,7 @@ public final class MlflowRunDir {
             FileSystem fs = Fs.fs(run, conf);
             Long started = startTime(fs);
             long start = started != null ? started : System.currentTimeMillis();
-            Map<String, ToDoubleFunction<EpochMetrics>> perEpoch = new LinkedHashMap<>();
-            perEpoch.put("train_loss", EpochMetrics::trainLoss);
-            perEpoch.put("validation_loss", EpochMetrics::validationLoss);
-            perEpoch.put("validation_accuracy", EpochMetrics::validationAccuracy);
-            perEpoch.put("test_loss", EpochMetrics::testLoss);
-            perEpoch.put("test_accuracy", EpochMetrics::testAccuracy);
-            perEpoch.put("test_mean_iou", m -> m.meanIoU() == null ? Double.NaN : m.meanIoU());
-            perEpoch.put("learning_rate", m -> m.learningRate() == null ? Double.NaN : m.learningRate());
-            perEpoch.put("images_per_second", EpochMetrics::imagesPerSecond);
-            for (var e : perEpoch.entrySet()) {
+            for (var e : EPOCH_METRICS.entrySet()) {
                 var lines = new StringBuilder();
                 for (EpochMetrics m : history) {
                     double v = e.getValue().applyAsDouble(m);
@@ -114,6 +121,11 @@ public final class MlflowRunDir {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the MLflow layout of " + run + ": " + e.getMessage(), e);
         }
+    }
+
+    /** Sets one tag of the run (e.g. the id of the same run on a tracking server). */
+    public void tag(String key, String value) {
+        Fs.writeString(conf, new Path(run, "tags/" + safe(key)), value);
     }
 
     /** Marks the run failed (the training threw); never throws itself. */
@@ -164,7 +176,11 @@ public final class MlflowRunDir {
         }
     }
 
-    private static String safe(String key) { return key.replaceAll("[^A-Za-z0-9_\\-. ]", "_"); }
+    /** A key MLflow accepts as a param, metric or tag name and as a file name: other characters become {@code _}. */
+    public static String safe(String key) { return key.replaceAll("[^A-Za-z0-9_\\-. ]", "_"); }
+
+    /** A parameter value within {@link #MAX_PARAM} characters (a longer one is cut, ending in {@code …}). */
+    public static String paramValue(String v) { return v.length() > MAX_PARAM ? v.substring(0, MAX_PARAM - 1) + "…" : v; }
 
     private String uri(Path p) {
         try {
