@@ -78,7 +78,7 @@ class ConfigLoaderTest {
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
                 "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l1, l2, optimizer, schedule, "
                         + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume)",
-                "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, tracking, output)");
+                "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, tracking, output, transfer, tune)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }
 
