@@ -52,4 +52,29 @@ final class JobFixtures {
                 """.formatted(dir.resolve("data/train"), epochs, run));
         return conf;
     }
+
+    /**
+     * Three classes of 8x8 PNGs in {@code root/train|test/<class>/} that a small MLP separates when it trains well: a
+     * reddish, a greenish and a bluish tint under strong per-pixel noise (seeded).
+     */
+    static void tintedColours(Path root, int trainPerClass, int testPerClass, long seed) throws IOException {
+        var random = new java.util.Random(seed);
+        String[] classes = {"red", "green", "blue"};
+        for (String split : new String[] {"train", "test"}) {
+            for (int k = 0; k < 3; k++) {
+                Path folder = Files.createDirectories(root.resolve(split).resolve(classes[k]));
+                for (int i = 0; i < (split.equals("train") ? trainPerClass : testPerClass); i++) {
+                    var img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
+                    for (int y = 0; y < 8; y++) {
+                        for (int x = 0; x < 8; x++) {
+                            int[] c = new int[3];
+                            for (int ch = 0; ch < 3; ch++) c[ch] = Math.max(0, Math.min(255, (ch == k ? 140 : 100) + (int) (random.nextGaussian() * 60)));
+                            img.setRGB(x, y, c[0] << 16 | c[1] << 8 | c[2]);
+                        }
+                    }
+                    javax.imageio.ImageIO.write(img, "png", folder.resolve(i + ".png").toFile());
+                }
+            }
+        }
+    }
 }

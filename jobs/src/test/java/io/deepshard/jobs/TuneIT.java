@@ -28,32 +28,11 @@ class TuneIT {
     @TempDir static Path dir;
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /**
-     * Three classes of 8x8 PNGs a small MLP separates easily when its learning rate is right: a reddish, a greenish and a
-     * bluish tint under strong per-pixel noise (seeded).
-     */
     @BeforeAll
     static void data() throws Exception {
         System.setProperty("spark.master", "local[2]");
         System.setProperty("spark.ui.enabled", "false");
-        var random = new java.util.Random(5);
-        String[] classes = {"red", "green", "blue"};
-        for (String split : new String[] {"train", "test"}) {
-            for (int k = 0; k < 3; k++) {
-                Path folder = Files.createDirectories(dir.resolve("data").resolve(split).resolve(classes[k]));
-                for (int i = 0; i < (split.equals("train") ? 60 : 20); i++) {
-                    var img = new java.awt.image.BufferedImage(8, 8, java.awt.image.BufferedImage.TYPE_INT_RGB);
-                    for (int y = 0; y < 8; y++) {
-                        for (int x = 0; x < 8; x++) {
-                            int[] c = new int[3];
-                            for (int ch = 0; ch < 3; ch++) c[ch] = Math.max(0, Math.min(255, (ch == k ? 140 : 100) + (int) (random.nextGaussian() * 60)));
-                            img.setRGB(x, y, c[0] << 16 | c[1] << 8 | c[2]);
-                        }
-                    }
-                    javax.imageio.ImageIO.write(img, "png", folder.resolve(i + ".png").toFile());
-                }
-            }
-        }
+        JobFixtures.tintedColours(dir.resolve("data"), 60, 20, 5);
     }
 
     @AfterAll
