@@ -63,13 +63,15 @@ public final class DistributedPredictor {
         int numClasses = bundle.labels().size();
         var shipped = new ShippedModel(net.getConfiguration().toJson(), net.params().toFloatVector(), bundle.normalizer(), numClasses);
         Broadcast<ShippedModel> model = sc.broadcast(shipped);
+        // not the broadcast's id: ids restart with every SparkContext, and a JVM may see several (local mode, tests,
+        // notebooks), so an id could name another context's model still cached here
+        String key = java.util.UUID.randomUUID().toString();
         int[] shape = inputShape.clone();
         return records.mapPartitionsWithIndex((p, it) -> {
             List<ImageRecord> list = new ArrayList<>();
             it.forEachRemaining(list::add);
             if (list.isEmpty()) return java.util.Collections.<Prediction>emptyIterator();
             Shard shard = Shard.of(p, list, shape);
-            long key = model.id();
             ComputationGraph g = Loaded.borrow(key, model, loads);
             try {
                 return predictShard(g, shard, model.value()).iterator();
@@ -116,10 +118,10 @@ public final class DistributedPredictor {
 
     /** Networks built on this JVM for the newest shipped model, one per concurrently running task. */
     static final class Loaded {
-        private static final Map<Long, Queue<ComputationGraph>> BY_MODEL = new ConcurrentHashMap<>();
+        private static final Map<String, Queue<ComputationGraph>> BY_MODEL = new ConcurrentHashMap<>();
 
-        static ComputationGraph borrow(long key, Broadcast<ShippedModel> model, LongAccumulator loads) {
-            if (!BY_MODEL.containsKey(key)) BY_MODEL.keySet().removeIf(other -> other != key); // an older job's model
+        static ComputationGraph borrow(String key, Broadcast<ShippedModel> model, LongAccumulator loads) {
+            if (!BY_MODEL.containsKey(key)) BY_MODEL.keySet().removeIf(other -> !other.equals(key)); // an older job's model
             Queue<ComputationGraph> q = BY_MODEL.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
             ComputationGraph g = q.poll();
             if (g == null) {
@@ -133,7 +135,7 @@ public final class DistributedPredictor {
             return g;
         }
 
-        static void release(long key, ComputationGraph g) {
+        static void release(String key, ComputationGraph g) {
             Queue<ComputationGraph> q = BY_MODEL.get(key);
             if (q != null) q.add(g);
         }
