@@ -28,7 +28,7 @@ final class JobFixtures {
     /** The jobs module's packaged jar (the application spark-submit gets); the ITs run after {@code package}. */
     static Path jobsJar() {
         try (var s = Files.list(Path.of("target"))) {
-            return s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar")).findFirst()
+            return s.filter(p -> p.getFileName().toString().matches("deepshard-jobs-.*\\.jar") && !p.getFileName().toString().endsWith("-app.jar")).findFirst()
                     .orElseThrow(() -> new IllegalStateException("no target/deepshard-jobs-*.jar: run mvn package first"))
                     .toAbsolutePath();
         } catch (IOException e) {
