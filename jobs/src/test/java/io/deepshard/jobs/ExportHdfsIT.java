@@ -36,12 +36,7 @@ class ExportHdfsIT {
 
     @BeforeAll
     static void startHdfs() throws Exception {
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
-        for (String k : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
-                "dfs.datanode.http.address", "dfs.datanode.ipc.address")) conf.set(k, "127.0.0.1:0");
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = JobFixtures.miniDfs(new Configuration(), dir.resolve("hdfs"));
         uri = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
     }
 

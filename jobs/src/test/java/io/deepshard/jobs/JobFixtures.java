@@ -77,4 +77,17 @@ final class JobFixtures {
             }
         }
     }
+
+    /**
+     * A real HDFS in this JVM ({@code MiniDFSCluster}: a NameNode and a DataNode) with every address on 127.0.0.1 and
+     * its storage under {@code base}, configured from {@code conf} (which then names it); up when returned.
+     */
+    static org.apache.hadoop.hdfs.MiniDFSCluster miniDfs(Configuration conf, Path base) throws IOException {
+        conf.set(org.apache.hadoop.hdfs.MiniDFSCluster.HDFS_MINIDFS_BASEDIR, base.toString());
+        for (String k : java.util.List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
+                "dfs.datanode.http.address", "dfs.datanode.ipc.address")) conf.set(k, "127.0.0.1:0");
+        var hdfs = new org.apache.hadoop.hdfs.MiniDFSCluster.Builder(conf).numDataNodes(1).build();
+        hdfs.waitActive();
+        return hdfs;
+    }
 }

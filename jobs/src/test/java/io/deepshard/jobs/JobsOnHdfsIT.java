@@ -32,12 +32,7 @@ class JobsOnHdfsIT {
     static void start() throws Exception {
         System.setProperty("spark.master", "local[2]");
         System.setProperty("spark.ui.enabled", "false");
-        Configuration conf = new Configuration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("minidfs").toString());
-        for (String k : new String[] {"dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
-                "dfs.datanode.http.address", "dfs.datanode.ipc.address"}) conf.set(k, "127.0.0.1:0");
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = JobFixtures.miniDfs(new Configuration(), dir.resolve("minidfs"));
         uri = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
         fs = hdfs.getFileSystem();
         JobFixtures.tintedColours(dir.resolve("data"), 30, 10, 5);

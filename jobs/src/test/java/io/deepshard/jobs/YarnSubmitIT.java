@@ -41,11 +41,7 @@ class YarnSubmitIT {
     @BeforeAll
     static void startClusters() throws Exception {
         Configuration conf = new YarnConfiguration();
-        conf.set(MiniDFSCluster.HDFS_MINIDFS_BASEDIR, dir.resolve("hdfs").toString());
-        for (String k : List.of("dfs.namenode.rpc-address", "dfs.namenode.http-address", "dfs.datanode.address",
-                "dfs.datanode.http.address", "dfs.datanode.ipc.address")) conf.set(k, "127.0.0.1:0");
-        hdfs = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
-        hdfs.waitActive();
+        hdfs = JobFixtures.miniDfs(conf, dir.resolve("hdfs"));
         hdfsUri = "hdfs://127.0.0.1:" + hdfs.getNameNodePort();
         conf.set("fs.defaultFS", hdfsUri);
 
