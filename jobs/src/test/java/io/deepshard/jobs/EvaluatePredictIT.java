@@ -2,8 +2,6 @@ package io.deepshard.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.deepshard.core.data.SyntheticImages;
-import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -33,19 +31,7 @@ class EvaluatePredictIT {
 
     @BeforeAll
     static void trainAModel() throws Exception {
-        System.setProperty("spark.master", "local[2]");
-        System.setProperty("spark.ui.enabled", "false");
-        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(3, 16, 16, 7), 40, 20);
-        run = dir.resolve("run");
-        Path conf = dir.resolve("c.yaml");
-        Files.writeString(conf, """
-                model: {name: mlp, hidden: [32]}
-                data: {train: %s, test: %s, imageSize: [16, 16], channels: 3, numClasses: 3}
-                training: {workers: 2, batchSize: 8, epochs: 3, seed: 3, optimizer: {type: adam, learningRate: 0.003}}
-                output: %s
-                """.formatted(dir.resolve("data/train"), dir.resolve("data/test"), run));
-        TrainJobIT.Run r = TrainJobIT.run("train", conf.toString());
-        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        run = JobFixtures.trainColourMlp(dir, 16, 16, 40, 20, 3);
     }
 
     @AfterAll

@@ -37,20 +37,8 @@ class ExportIT {
 
     @BeforeAll
     static void trainAModel() throws Exception {
-        System.setProperty("spark.master", "local[2]");
-        System.setProperty("spark.ui.enabled", "false");
         // 20 x 14 images into a 16 x 16 network: the stretch resize is part of what must match
-        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(3, 20, 14, 7), 30, 10);
-        run = dir.resolve("run");
-        Path conf = dir.resolve("c.yaml");
-        Files.writeString(conf, """
-                model: {name: mlp, hidden: [32]}
-                data: {train: %s, test: %s, imageSize: [16, 16], channels: 3, numClasses: 3}
-                training: {workers: 2, batchSize: 8, epochs: 2, seed: 3, optimizer: {type: adam, learningRate: 0.003}}
-                output: %s
-                """.formatted(dir.resolve("data/train"), dir.resolve("data/test"), run));
-        TrainJobIT.Run r = TrainJobIT.run("train", conf.toString());
-        assertThat(r.exit()).as(r.err()).isEqualTo(0);
+        run = JobFixtures.trainColourMlp(dir, 20, 14, 30, 10, 2);
     }
 
     @AfterAll

@@ -90,4 +90,27 @@ final class JobFixtures {
         hdfs.waitActive();
         return hdfs;
     }
+
+    /**
+     * Trains, with {@code train} on local[2], an MLP (32 hidden units, Adam) on 3 classes of generated colour PNGs of
+     * {@code width}×{@code height} in class folders under {@code dir/data}, read at 16×16, into {@code dir/run};
+     * returns the run directory. Sets the {@code spark.master} property the jobs read (clear it after the class).
+     */
+    static Path trainColourMlp(Path dir, int width, int height, int trainPerClass, int testPerClass, int epochs) throws IOException {
+        System.setProperty("spark.master", "local[2]");
+        System.setProperty("spark.ui.enabled", "false");
+        SyntheticImages.write(new Configuration(), dir.resolve("data").toString(), "split", new SyntheticImages.Spec(3, width, height, 7),
+                trainPerClass, testPerClass);
+        Path run = dir.resolve("run");
+        Path conf = dir.resolve("c.yaml");
+        Files.writeString(conf, """
+                model: {name: mlp, hidden: [32]}
+                data: {train: %s, test: %s, imageSize: [16, 16], channels: 3, numClasses: 3}
+                training: {workers: 2, batchSize: 8, epochs: %d, seed: 3, optimizer: {type: adam, learningRate: 0.003}}
+                output: %s
+                """.formatted(dir.resolve("data/train"), dir.resolve("data/test"), epochs, run));
+        TrainJobIT.Run r = TrainJobIT.run("train", conf.toString());
+        if (r.exit() != 0) throw new IllegalStateException("training the fixture model failed: " + r.err());
+        return run;
+    }
 }
