@@ -77,12 +77,14 @@ public final class TransferJob implements Callable<Integer> {
             throw new ConfigException(config.source(), List.of("output: " + Fs.display(Fs.path(target.dir())) + " holds the first phase of "
                     + "an unfinished transfer (" + FROZEN_PHASE + "/): add --resume to continue it, or choose another output"));
         }
+        // with tracking.uri, the transfer's run (the second phase's, with one) is also a run on the tracking server
+        io.deepshard.core.tracking.MlflowHttpRun server = TrackingServer.connect(config, hadoop, target.dir(), System.getenv(), console);
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
         if (config.data().train().isBuiltIn()) fetcher.split(config.data().train().builtIn());
         if (config.data().test() != null && config.data().test().isBuiltIn()) fetcher.split(config.data().test().builtIn());
         SparkSession spark = Spark.session("deepshard-transfer");
         try {
-            return transfer(JavaSparkContext.fromSparkContext(spark.sparkContext()), plan, target.dir(), fetcher, console);
+            return transfer(JavaSparkContext.fromSparkContext(spark.sparkContext()), plan, target.dir(), fetcher, console, server);
         } finally {
             spark.stop();
         }
@@ -151,7 +153,8 @@ public final class TransferJob implements Callable<Integer> {
         return new Plan(config, source, config.transfer(), frozen, head);
     }
 
-    static int transfer(JavaSparkContext sc, Plan plan, String runDir, DatasetFetcher fetcher, Console console) {
+    static int transfer(JavaSparkContext sc, Plan plan, String runDir, DatasetFetcher fetcher, Console console,
+                        io.deepshard.core.tracking.MlflowHttpRun server) {
         DeepshardConfig config = plan.config();
         TransferSpec spec = plan.spec();
         ComputationGraph src = plan.source().network();
@@ -171,7 +174,8 @@ public final class TransferJob implements Callable<Integer> {
         provenance.put("frozenParameters", frozenParams);
         String phase1 = spec.unfreezes() ? new Path(Fs.path(runDir), FROZEN_PHASE).toString() : runDir;
         TrainJob.Setup first = new TrainJob.Setup(steps -> Transfer.prepare(src, spec, config.data().numClasses(), config.training(), steps).network(),
-                plan.source().normalizer(), Map.of("transfer", withPhase(provenance, "frozen")), !spec.unfreezes());
+                plan.source().normalizer(), Map.of("transfer", withPhase(provenance, "frozen")), !spec.unfreezes(), null,
+                spec.unfreezes() ? null : server);
         if (!spec.unfreezes()) return TrainJob.train(sc, config, runDir, fetcher, console, first);
 
         if (exists(sc.hadoopConfiguration(), new Path(Fs.path(phase1), ModelBundle.DIR))) {
@@ -189,7 +193,7 @@ public final class TransferJob implements Callable<Integer> {
         console.info(String.format(Locale.ROOT, "phase 2: every layer trainable, learning rate %s, %d epoch(s) -> %s", io.deepshard.core.config.TuneSpec.yamlNumber(lr),
                 spec.unfreezeEpochs(), Fs.display(Fs.path(runDir))));
         TrainJob.Setup unfrozen = new TrainJob.Setup(steps -> Transfer.unfreeze(trained.network(), second.training().updater(steps)),
-                plan.source().normalizer(), Map.of("transfer", withPhase(provenance, "unfrozen")), true);
+                plan.source().normalizer(), Map.of("transfer", withPhase(provenance, "unfrozen")), true, null, server);
         return TrainJob.train(sc, second, runDir, fetcher, console, unfrozen);
     }
 

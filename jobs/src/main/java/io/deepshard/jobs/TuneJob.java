@@ -62,6 +62,9 @@ public final class TuneJob implements Callable<Integer> {
     /** One trial: its number (1-based), the values it sets, its config and run directory. */
     record Trial(int number, Map<String, String> values, DeepshardConfig config, String dir) {}
 
+    /** A trial with its run on an MLflow tracking server (null without {@code tracking.uri}). */
+    record Tracked(Trial trial, io.deepshard.core.tracking.MlflowHttpRun server) {}
+
     /** What became of a trial. */
     record Result(Trial trial, String status, Double validationAccuracy, Double validationLoss, Double testAccuracy, Integer epochs,
                   String message, String startedAt, String finishedAt) {
@@ -71,6 +74,10 @@ public final class TuneJob implements Callable<Integer> {
     @Override public Integer call() throws Exception {
         Console console = Console.system();
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);
+        List<String> fromEnvironment = TrackingServer.environmentOverrides(config, System.getenv(), console);
+        var allOverrides = new ArrayList<>(overrides);
+        allOverrides.addAll(fromEnvironment);
+        if (!fromEnvironment.isEmpty()) config = ConfigLoader.load(configFile, allOverrides);
         TuneSpec spec = config.tune();
         if (spec == null) {
             throw new ConfigException(config.source(), List.of("tune: is required: the keys to search and their values, e.g. tune: {space: "
@@ -82,8 +89,11 @@ public final class TuneJob implements Callable<Integer> {
         }
         Configuration hadoop = new Configuration();
         String tuneDir = directory(config, hadoop, resume);
-        List<Trial> trials = trials(Files.readString(configFile), config, overrides, tuneDir);
+        List<Trial> trials = trials(Files.readString(configFile), config, allOverrides, tuneDir);
         checkPlan(hadoop, tuneDir, trials);
+        // with tracking.uri, each trial is also a run on the tracking server, checked before Spark starts
+        List<Tracked> tracked = new ArrayList<>();
+        for (Trial t : trials) tracked.add(new Tracked(t, TrackingServer.connect(t.config(), hadoop, t.dir(), System.getenv(), console)));
         console.info(String.format(Locale.ROOT, "Deepshard tune: %s search over %s: %d trial(s), %d at a time, ranked on %s -> %s",
                 spec.method(), String.join(", ", spec.space().keySet()), trials.size(), spec.parallel(), spec.metric(), Fs.display(Fs.path(tuneDir))));
 
@@ -94,7 +104,7 @@ public final class TuneJob implements Callable<Integer> {
                 ? Map.of("spark.scheduler.mode", "FAIR", "spark.scheduler.allocation.file", pools(trials.size()).toString()) : Map.of());
         List<Result> results;
         try {
-            results = run(JavaSparkContext.fromSparkContext(spark.sparkContext()), spec, trials, fetcher, console);
+            results = run(JavaSparkContext.fromSparkContext(spark.sparkContext()), spec, tracked, fetcher, console);
         } finally {
             spark.stop();
         }
@@ -181,7 +191,7 @@ public final class TuneJob implements Callable<Integer> {
         Fs.writeString(hadoop, plan, json);
     }
 
-    static List<Result> run(JavaSparkContext sc, TuneSpec spec, List<Trial> trials, DatasetFetcher fetcher, Console console) throws Exception {
+    static List<Result> run(JavaSparkContext sc, TuneSpec spec, List<Tracked> trials, DatasetFetcher fetcher, Console console) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(spec.parallel(), r -> {
             Thread t = new Thread(r, "deepshard-trial");
             t.setDaemon(true);
@@ -189,7 +199,7 @@ public final class TuneJob implements Callable<Integer> {
         });
         try {
             var futures = new ArrayList<Future<Result>>();
-            for (Trial t : trials) futures.add(pool.submit(() -> runTrial(sc, spec, t, fetcher, console)));
+            for (Tracked t : trials) futures.add(pool.submit(() -> runTrial(sc, spec, t.trial(), t.server(), fetcher, console)));
             var out = new ArrayList<Result>();
             for (Future<Result> f : futures) out.add(f.get());
             return out;
@@ -198,7 +208,8 @@ public final class TuneJob implements Callable<Integer> {
         }
     }
 
-    private static Result runTrial(JavaSparkContext sc, TuneSpec spec, Trial t, DatasetFetcher fetcher, Console console) throws IOException {
+    private static Result runTrial(JavaSparkContext sc, TuneSpec spec, Trial t, io.deepshard.core.tracking.MlflowHttpRun server,
+                                   DatasetFetcher fetcher, Console console) throws IOException {
         Configuration conf = sc.hadoopConfiguration();
         Path dir = Fs.path(t.dir());
         if (Fs.fs(dir, conf).exists(new Path(dir, ModelBundle.DIR)) && Fs.fs(dir, conf).exists(new Path(dir, "metrics.json"))) {
@@ -210,7 +221,7 @@ public final class TuneJob implements Callable<Integer> {
         String started = Instant.now().toString();
         sc.setLocalProperty("spark.scheduler.pool", "trial-" + t.number());
         try {
-            TrainJob.run(sc, t.config(), t.dir(), fetcher, c, TrainJob.Setup.SCRATCH);
+            TrainJob.run(sc, t.config(), t.dir(), fetcher, c, new TrainJob.Setup(null, null, Map.of(), true, null, server));
             return finished(conf, t, started, Instant.now().toString());
         } catch (Exception e) {   // SparkException is checked, yet thrown undeclared through the Java API
             // a worker's divergence reaches the driver inside Spark's task failure

@@ -51,6 +51,20 @@ class MlflowHttpIT {
     }
 
     @Test
+    void eachTuneTrialIsARunOnTheServer() throws Exception {
+        Path tune = dir.resolve("tune.yaml");
+        Files.writeString(tune, Files.readString(config).replace("epochs: 3", "epochs: 1")
+                + "tune: {space: {training.optimizer.learningRate: [0.001, 0.01]}}\n");
+        try (FakeMlflowServer server = FakeMlflowServer.start()) {
+            TrainJobIT.Run r = TrainJobIT.run("tune", tune.toString(), "--set", "tracking.uri=" + server.uri(),
+                    "--set", "data.validationFraction=0.2", "--set", "output=" + dir.resolve("search"));
+            assertThat(r.exit()).as(r.out() + r.err()).isZero();
+            assertThat(server.runs()).extracting(x -> x.runName + " " + x.status).containsExactlyInAnyOrder("trial-001 FINISHED", "trial-002 FINISHED");
+            assertThat(server.runs()).extracting(x -> x.params.get("training.optimizer.learningRate")).containsExactlyInAnyOrder("0.001", "0.01");
+        }
+    }
+
+    @Test
     void theRunIsLoggedToTheServerAsInItsRunDirectory() throws Exception {
         Path run = dir.resolve("run");
         try (FakeMlflowServer server = FakeMlflowServer.start()) {
