@@ -75,7 +75,7 @@ public final class Notebook {
         TrainJob.RunDirectory.Target target = TrainJob.RunDirectory.resolve(config, sc.hadoopConfiguration(), null);
         Console console = Console.system();
         DatasetFetcher fetcher = DatasetFetcher.fromEnvironment(msg -> console.info("data: " + msg));
-        TrainJob.run(sc, config, target.dir(), fetcher, console, TrainJob.Setup.SCRATCH);
+        TrainJob.train(sc, config, target.dir(), fetcher, console, TrainJob.Setup.SCRATCH);
         return new Run(target.dir());
     }
 

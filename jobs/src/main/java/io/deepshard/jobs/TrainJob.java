@@ -163,13 +163,6 @@ public final class TrainJob implements Callable<Integer> {
     }
 
     static int train(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, Setup setup) {
-        return run(sc, config, runDir, fetcher, console, setup).exit;
-    }
-
-    /** A finished training: the exit code, and the model's validation and test evaluations (null without those splits). */
-    record Outcome(int exit, io.deepshard.core.train.EvalStats validation, io.deepshard.core.train.EvalStats test, int epochs) {}
-
-    static Outcome run(JavaSparkContext sc, DeepshardConfig config, String runDir, DatasetFetcher fetcher, Console console, Setup setup) {
         MlflowHttpRun server = setup.tracking() ? setup.server() : null;
         var trainer = new DistributedTrainer(sc, config, setup.network());
         int workers = trainer.workers();
@@ -269,7 +262,7 @@ public final class TrainJob implements Callable<Integer> {
             }
             console.info("run directory: " + Fs.display(Fs.path(runDir)));
             if (server != null) console.info(server.summary());
-            return new Outcome(0, result.finalValidation(), result.finalTest(), result.history().size());
+            return 0;
         } catch (RuntimeException | Error e) {
             if (fileStore) mlflow.failed();
             if (server != null) server.failed();

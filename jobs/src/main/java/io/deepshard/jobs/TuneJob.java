@@ -221,7 +221,7 @@ public final class TuneJob implements Callable<Integer> {
         String started = Instant.now().toString();
         sc.setLocalProperty("spark.scheduler.pool", "trial-" + t.number());
         try {
-            TrainJob.run(sc, t.config(), t.dir(), fetcher, c, new TrainJob.Setup(null, null, Map.of(), true, null, server));
+            TrainJob.train(sc, t.config(), t.dir(), fetcher, c, new TrainJob.Setup(null, null, Map.of(), true, null, server));
             return finished(conf, t, started, Instant.now().toString());
         } catch (Exception e) {   // SparkException is checked, yet thrown undeclared through the Java API
             // a worker's divergence reaches the driver inside Spark's task failure
