@@ -94,6 +94,14 @@ public record DataConfig(DataSource train, DataSource test, String format, int[]
                 }
                 case "colorNoise" -> new Augmentation.ColorNoise(a.doubleValue("std", 0.05, v -> v > 0 && v <= 1, "in (0, 1]"));
                 case "pcaNoise" -> new Augmentation.PcaNoise(a.doubleValue("std", 0.1, v -> v > 0 && v <= 10, "in (0, 10]"), null);
+                case "erase" -> {
+                    double p = a.doubleValue("probability", 0.5, v -> v > 0 && v <= 1, "in (0, 1]");
+                    double min = a.doubleValue("minArea", 0.02, v -> v > 0 && v < 1, "in (0, 1)");
+                    double max = a.doubleValue("maxArea", 0.4, v -> v > 0 && v < 1, "in (0, 1)");
+                    double aspect = a.doubleValue("minAspect", 0.3, v -> v > 0 && v <= 1, "in (0, 1]");
+                    if (min > max) s.errors().add(path, "minArea " + min + " is larger than maxArea " + max);
+                    yield new Augmentation.Erase(p, min, max, aspect);
+                }
                 default -> {
                     s.errors().add(path + ".type", "must be one of " + String.join(", ", Augmentation.TYPES) + ", found '" + type + "'"
                             + Section.suggestion(type, Augmentation.TYPES));

@@ -167,6 +167,8 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             else if (a instanceof Augmentation.Scale sc) n.put("type", "scale").put("min", sc.min()).put("max", sc.max());
             else if (a instanceof Augmentation.ColorNoise cn) n.put("type", "colorNoise").put("std", cn.std());
             else if (a instanceof Augmentation.PcaNoise p) n.put("type", "pcaNoise").put("std", p.std());
+            else if (a instanceof Augmentation.Erase e) n.put("type", "erase").put("probability", e.probability())
+                    .put("minArea", e.minArea()).put("maxArea", e.maxArea()).put("minAspect", e.minAspect());
         }
         tree.with("tracking").put("uri", c.tracking.uri() == null ? "" : c.tracking.uri()).put("experiment", c.tracking.experimentName());
         tree.set("model", ModelZoo.MAPPER.valueToTree(c.model.describe()));

@@ -13,10 +13,11 @@ import java.util.SplittableRandom;
  * <p>Segmentation: {@link #apply(byte[], byte[], int, int, int, SplittableRandom)} transforms an image and its class
  * mask with the same random draws. Geometric augmentations (translate, crop, flip, rotate, scale) move the mask
  * exactly as the image but never interpolate class ids: nearest neighbour, background (0) where nothing comes in, as
- * the image gets zeros. Photometric ones (colour and PCA noise) leave the mask as it is.
+ * the image gets zeros. Photometric ones (colour and PCA noise) and random erasing (an occlusion, not a change of
+ * what each pixel belongs to) leave the mask as it is.
  */
 public sealed interface Augmentation extends Serializable {
-    List<String> TYPES = List.of("translate", "crop", "flip", "rotate", "scale", "colorNoise", "pcaNoise");
+    List<String> TYPES = List.of("translate", "crop", "flip", "rotate", "scale", "colorNoise", "pcaNoise", "erase");
 
     /** Returns the augmented image (may be {@code src} itself when nothing changes). */
     byte[] apply(byte[] src, int channels, int height, int width, SplittableRandom rng);
@@ -134,6 +135,36 @@ public sealed interface Augmentation extends Serializable {
                 }
             }
             return addPerChannel(src, c, h * w, shift);
+        }
+    }
+
+    /**
+     * Random Erasing (Zhong, Zheng, Kang, Li, Yang, AAAI 2020, Algorithm 1): with {@code probability}, a rectangle of
+     * area {@code minArea..maxArea} of the image and aspect ratio (height/width) log-uniform in
+     * [{@code minAspect}, 1/{@code minAspect}] is filled with uniform random values in every channel. Up to 100 draws
+     * look for a rectangle that fits; none fitting leaves the image as it is. The paper's defaults (p 0.5, area
+     * 0.02..0.4, aspect 0.3) took ResNet-20 on Fashion-MNIST from 93.79% to 94.96% (its Table 1, "RE-R").
+     */
+    record Erase(double probability, double minArea, double maxArea, double minAspect) implements Augmentation {
+        @Override public byte[] apply(byte[] src, int c, int h, int w, SplittableRandom rng) {
+            if (rng.nextDouble() >= probability) return src;
+            double logAspect = Math.log(minAspect);
+            for (int attempt = 0; attempt < 100; attempt++) {
+                double area = rng.nextDouble(minArea, Math.nextUp(maxArea)) * h * w;
+                double aspect = Math.exp(rng.nextDouble(logAspect, Math.nextUp(-logAspect)));
+                int eh = (int) Math.round(Math.sqrt(area * aspect)), ew = (int) Math.round(Math.sqrt(area / aspect));
+                if (eh < 1 || ew < 1 || eh >= h || ew >= w) continue;
+                int y0 = rng.nextInt(h - eh + 1), x0 = rng.nextInt(w - ew + 1);
+                byte[] out = src.clone();
+                for (int ch = 0; ch < c; ch++) {
+                    for (int y = y0; y < y0 + eh; y++) {
+                        int row = (ch * h + y) * w;
+                        for (int x = x0; x < x0 + ew; x++) out[row + x] = (byte) rng.nextInt(256);
+                    }
+                }
+                return out;
+            }
+            return src;
         }
     }
 

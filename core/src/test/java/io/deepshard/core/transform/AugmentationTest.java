@@ -30,8 +30,8 @@ class AugmentationTest {
     void everyAugmentationIsReproduciblePerEpochAndRecordAndKeepsShapeAndLabel() {
         DeepshardConfig cfg = ConfigLoader.parse(BASE.formatted(
                 "[flip, {type: translate, pixels: 2}, {type: rotate, degrees: 15}, {type: scale, min: 0.8, max: 1.2},"
-                        + " {type: crop, padding: 3}, {type: colorNoise, std: 0.05}, pcaNoise]"), "t", List.of());
-        assertThat(cfg.data().augment()).hasSize(7);
+                        + " {type: crop, padding: 3}, {type: colorNoise, std: 0.05}, pcaNoise, erase]"), "t", List.of());
+        assertThat(cfg.data().augment()).hasSize(8);
         ChannelStats stats = new ChannelStats(3);
         for (int i = 0; i < 20; i++) stats.add(image(3, 12, 10, i));
         Augmenter aug = new Augmenter(cfg.data().augment(), 42, 3, 12, 10).withColorPca(ColorPca.of(stats));
@@ -45,7 +45,8 @@ class AugmentationTest {
         assertThat(new Augmenter(cfg.data().augment(), 43, 3, 12, 10).withColorPca(ColorPca.of(stats)).apply(r, 0).pixels())
                 .isNotEqualTo(e0.pixels());                                                                      // per seed
         // the resolved config states every parameter
-        assertThat(cfg.resolved()).contains("type: rotate").contains("degrees: 15.0").contains("probability: 0.5").contains("std: 0.1");
+        assertThat(cfg.resolved()).contains("type: rotate").contains("degrees: 15.0").contains("probability: 0.5").contains("std: 0.1")
+                .contains("minArea: 0.02").contains("maxArea: 0.4").contains("minAspect: 0.3");
     }
 
     @Test
@@ -80,6 +81,50 @@ class AugmentationTest {
         assertThat(new Augmentation.Scale(1, 1).apply(img, 2, 5, 6, new SplittableRandom(3))).isEqualTo(img);
     }
 
+    /** Random erasing fills one rectangle of the drawn area and aspect, in every channel, and nothing else. */
+    @Test
+    void eraseFillsOneRectangleOfTheDrawnSizeWithTheGivenProbability() {
+        int c = 2, h = 28, w = 24;
+        byte[] img = new byte[c * h * w];
+        java.util.Arrays.fill(img, (byte) 7);
+        var erase = new Augmentation.Erase(0.5, 0.02, 0.4, 0.3);
+        int erased = 0, runs = 2000;
+        double minArea = 1, maxArea = 0, minAspect = 10, maxAspect = 0;
+        for (int seed = 0; seed < runs; seed++) {
+            byte[] out = erase.apply(img, c, h, w, new SplittableRandom(seed));
+            assertThat(out).hasSize(img.length);
+            if (out == img) continue;
+            erased++;
+            // the bounding box of changed pixels in channel 0; channel 1 changes inside the same box only
+            int y0 = h, y1 = -1, x0 = w, x1 = -1, changed = 0;
+            for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) if (out[y * w + x] != 7) {
+                y0 = Math.min(y0, y); y1 = Math.max(y1, y); x0 = Math.min(x0, x); x1 = Math.max(x1, x);
+            }
+            int eh = y1 - y0 + 1, ew = x1 - x0 + 1;
+            for (int ch = 0; ch < c; ch++) for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) {
+                boolean inside = y >= y0 && y <= y1 && x >= x0 && x <= x1;
+                if (out[(ch * h + y) * w + x] != 7) { changed++; assertThat(inside).as("seed %d ch %d (%d,%d)", seed, ch, y, x).isTrue(); }
+            }
+            assertThat(changed).as("seed %d: random fill, 1/256 of it may equal the old value", seed)
+                    .isGreaterThan((int) (0.9 * c * eh * ew) - 2);
+            double area = eh * ew / (double) (h * w);
+            minArea = Math.min(minArea, area); maxArea = Math.max(maxArea, area);
+            minAspect = Math.min(minAspect, eh / (double) ew); maxAspect = Math.max(maxAspect, eh / (double) ew);
+        }
+        assertThat(erased / (double) runs).isBetween(0.45, 0.55);
+        // rounding to whole pixels widens the bounds a little; the draws reach both ends
+        assertThat(minArea).isBetween(0.005, 0.04);
+        assertThat(maxArea).isBetween(0.3, 0.45);
+        assertThat(minAspect).isBetween(0.25, 0.45);
+        assertThat(maxAspect).isBetween(2.2, 4.0);
+        // a mask stays as it is (an occlusion does not change what a pixel belongs to), the image part is the same draw
+        byte[] mask = new byte[h * w];
+        byte[][] both = new Augmentation.Erase(1.0, 0.1, 0.2, 0.5).apply(img, mask, c, h, w, new SplittableRandom(3));
+        assertThat(both[1]).isSameAs(mask);
+        assertThat(both[0]).isEqualTo(new Augmentation.Erase(1.0, 0.1, 0.2, 0.5).apply(img, c, h, w, new SplittableRandom(3)))
+                .isNotEqualTo(img);
+    }
+
     @Test
     void colourPcaFindsTheDominantAxis() {
         // channels move together (R = G = B + noise): the first component is ~ (1,1,1)/sqrt(3)
@@ -104,13 +149,16 @@ class AugmentationTest {
     @Test
     void badAugmentationConfigIsReportedWithItsIndex() {
         ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.parse(BASE.formatted(
-                "[flop, {type: rotate, degrees: 400}, {type: scale, min: 1.5, max: 1.1}, {type: translate, pixel: 2}, 3]"), "t", List.of()));
+                "[flop, {type: rotate, degrees: 400}, {type: scale, min: 1.5, max: 1.1}, {type: translate, pixel: 2}, 3,"
+                        + " {type: erase, minArea: 0.5, maxArea: 0.2}, {type: erase, minAspect: 2}]"), "t", List.of()));
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "data.augment[0].type: must be one of translate, crop, flip, rotate, scale, colorNoise, pcaNoise, found 'flop' (did you mean 'flip'?)",
+                "data.augment[0].type: must be one of translate, crop, flip, rotate, scale, colorNoise, pcaNoise, erase, found 'flop' (did you mean 'flip'?)",
                 "data.augment[1].degrees: must be a number in (0, 180], found 400",
                 "data.augment[2]: min 1.5 is larger than max 1.1",
                 "data.augment[3].pixel: unknown key (did you mean 'pixels'?) (known here: type, pixels)",
-                "data.augment[4]: must be an augmentation name or a mapping with type, found 3");
+                "data.augment[4]: must be an augmentation name or a mapping with type, found 3",
+                "data.augment[5]: minArea 0.5 is larger than maxArea 0.2",
+                "data.augment[6].minAspect: must be a number in (0, 1], found 2");
     }
 
     /** A mask that is the image's channel 0 divided by 50: an exact geometric move keeps the two in step. */
