@@ -323,7 +323,7 @@ class KubernetesManifestsIT {
             assertThat(app.at(field)).as(field).isEqualTo(manifest.at(field));
         }
         for (String pod : List.of("driver", "executor")) {
-            for (String field : List.of("instances", "cores", "memory", "memoryOverhead", "serviceAccount", "env", "securityContext")) {
+            for (String field : List.of("instances", "cores", "coreRequest", "memory", "memoryOverhead", "serviceAccount", "env", "securityContext")) {
                 assertThat(app.at("/spec/" + pod + "/" + field)).as(pod + "." + field).isEqualTo(manifest.at("/spec/" + pod + "/" + field));
             }
         }
@@ -386,13 +386,17 @@ class KubernetesManifestsIT {
             props.load(r);
         }
         // where the operator takes each setting from; everything else must be in sparkConf with the same value
-        Map<String, String> typed = Map.of(
+        String[] pairs = {
                 "spark.executor.instances", "/spec/executor/instances", "spark.executor.cores", "/spec/executor/cores",
                 "spark.executor.memory", "/spec/executor/memory", "spark.executor.memoryOverhead", "/spec/executor/memoryOverhead",
+                "spark.kubernetes.executor.request.cores", "/spec/executor/coreRequest",
                 "spark.driver.cores", "/spec/driver/cores", "spark.driver.memory", "/spec/driver/memory",
-                "spark.driver.memoryOverhead", "/spec/driver/memoryOverhead", "spark.kubernetes.container.image", "/spec/image",
-                "spark.kubernetes.namespace", "/metadata/namespace",
-                "spark.kubernetes.authenticate.driver.serviceAccountName", "/spec/driver/serviceAccount");
+                "spark.driver.memoryOverhead", "/spec/driver/memoryOverhead", "spark.kubernetes.driver.request.cores", "/spec/driver/coreRequest",
+                "spark.kubernetes.authenticate.driver.serviceAccountName", "/spec/driver/serviceAccount",
+                "spark.kubernetes.container.image", "/spec/image", "spark.kubernetes.container.image.pullPolicy", "/spec/imagePullPolicy",
+                "spark.kubernetes.namespace", "/metadata/namespace"};
+        var typed = new LinkedHashMap<String, String>();
+        for (int i = 0; i < pairs.length; i += 2) typed.put(pairs[i], pairs[i + 1]);
         for (String key : props.stringPropertyNames()) {
             String value = props.getProperty(key).trim();
             if (key.equals("spark.master") || key.equals("spark.submit.deployMode")) continue;   // the operator's: k8s, cluster
@@ -407,6 +411,6 @@ class KubernetesManifestsIT {
             }
         }
         String docker = Files.readString(dockerfile);
-        assertThat(docker).contains("/opt/deepshard/deepshard-jobs-app.jar", "/opt/deepshard/conf", "185");
+        assertThat(docker).contains("/opt/deepshard/deepshard-jobs-app.jar", "/opt/deepshard/conf");
     }
 }
