@@ -72,7 +72,12 @@ class KubernetesManifestsIT {
         if (Files.exists(done.resolve(".complete"))) return done;
         Path tmp = TOOLS.resolve(name + ".tmp-" + UUID.randomUUID());
         Files.createDirectories(tmp);
-        filler.fill(tmp);
+        try {
+            filler.fill(tmp);
+        } catch (Exception | AssertionError e) {
+            run(TOOLS, List.of("rm", "-rf", tmp.toString()));
+            throw e;
+        }
         Files.writeString(tmp.resolve(".complete"), "");
         try {
             Files.move(tmp, done, StandardCopyOption.ATOMIC_MOVE);
@@ -186,7 +191,7 @@ class KubernetesManifestsIT {
         return l;
     }
 
-    /** TrainJob's own command line parses the arguments; {@code configs} maps the config path in the pod to its text. */
+    /** The application's main class and arguments, parsed by TrainJob's own command line. */
     static TrainJob parseArguments(JsonNode app) throws Exception {
         assertThat(app.at("/spec/mainClass").asText()).isEqualTo(TrainJob.class.getName());
         TrainJob.class.getMethod("main", String[].class);
