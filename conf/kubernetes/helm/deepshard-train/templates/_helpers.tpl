@@ -28,7 +28,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/* Where the ConfigMap's config.yaml appears in the driver and executor pods: TrainJob's first argument. */}}
-{{- define "deepshard-train.configDir" -}}/opt/deepshard/job{{- end -}}
+{{- define "deepshard-train.configFile" -}}/opt/deepshard/job/config.yaml{{- end -}}
+{{- define "deepshard-train.configDir" -}}{{ dir (include "deepshard-train.configFile" .) }}{{- end -}}
 
 {{/* Pod settings shared by driver and executors. */}}
 {{- define "deepshard-train.podCommon" -}}

