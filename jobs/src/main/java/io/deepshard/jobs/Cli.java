@@ -14,7 +14,19 @@ import picocli.CommandLine.Command;
                 RoundsBenchJob.class},
         description = "Distributed deep-learning training of image models on Apache Spark.")
 public final class Cli implements Runnable {
-    public static void main(String[] args) { System.exit(run(new Cli(), args)); }
+    public static void main(String[] args) { exit(run(new Cli(), args)); }
+
+    /**
+     * Ends a job's {@code main} with its exit code. Inside a YARN ApplicationMaster (spark-submit --master yarn
+     * --deploy-mode cluster, where the driver is the AM's user class) success must return from {@code main}: Spark
+     * reports any {@code System.exit} there, 0 included, as a failure ("Shutdown hook called before final status was
+     * reported"). Failures exit with their code everywhere, which YARN reports as FAILED.
+     */
+    static void exit(int code) {
+        boolean yarnClusterDriver = "yarn".equals(System.getProperty("spark.master"))
+                && "cluster".equals(System.getProperty("spark.submit.deployMode")) && System.getProperty("spark.yarn.app.id") != null;
+        if (code != 0 || !yarnClusterDriver) System.exit(code);
+    }
 
     @Override public void run() { new CommandLine(this).usage(System.out); }
 

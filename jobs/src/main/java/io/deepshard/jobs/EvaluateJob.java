@@ -55,7 +55,7 @@ public final class EvaluateJob implements Callable<Integer> {
             + "--set data.badRecords=skip")
     List<String> overrides = new ArrayList<>();
 
-    public static void main(String[] args) { System.exit(Cli.run(new EvaluateJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new EvaluateJob(), args)); }
 
     @Override public Integer call() {
         if (topK < 1) throw new io.deepshard.core.config.ConfigException("--top-k", List.of("must be at least 1, found " + topK));

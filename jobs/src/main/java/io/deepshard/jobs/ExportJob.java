@@ -41,7 +41,7 @@ public final class ExportJob implements Callable<Integer> {
     @Option(names = "--overwrite", description = "Replace --out if it exists.")
     boolean overwrite;
 
-    public static void main(String[] args) { System.exit(Cli.run(new ExportJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new ExportJob(), args)); }
 
     @Override public Integer call() throws IOException {
         Console console = Console.system();

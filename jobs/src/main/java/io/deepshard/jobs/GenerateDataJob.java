@@ -39,7 +39,7 @@ public final class GenerateDataJob implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Default: ${DEFAULT-VALUE}")
     long seed;
 
-    public static void main(String[] args) { System.exit(Cli.run(new GenerateDataJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new GenerateDataJob(), args)); }
 
     @Override public Integer call() {
         if (!SyntheticImages.LAYOUTS.contains(layout)) {

@@ -36,7 +36,7 @@ public final class PipelineBenchJob implements Callable<Integer> {
 
     static final String AUGMENT = "[flip, {type: translate, pixels: 2}, {type: colorNoise, std: 0.03}]";
 
-    public static void main(String[] args) { System.exit(Cli.run(new PipelineBenchJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new PipelineBenchJob(), args)); }
 
     @Override public Integer call() throws Exception {
         var json = new ObjectMapper();

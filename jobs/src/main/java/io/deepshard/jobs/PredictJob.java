@@ -61,7 +61,7 @@ public final class PredictJob implements Callable<Integer> {
             + "--set data.badRecords=skip")
     List<String> overrides = new ArrayList<>();
 
-    public static void main(String[] args) { System.exit(Cli.run(new PredictJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new PredictJob(), args)); }
 
     static final StructType SCHEMA = new StructType()
             .add("id", DataTypes.LongType, false)

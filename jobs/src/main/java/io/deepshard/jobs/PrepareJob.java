@@ -35,7 +35,7 @@ public final class PrepareJob implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key.")
     List<String> overrides = new ArrayList<>();
 
-    public static void main(String[] args) { System.exit(Cli.run(new PrepareJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new PrepareJob(), args)); }
 
     @Override public Integer call() {
         DeepshardConfig config = ConfigLoader.load(configFile, overrides);

@@ -86,7 +86,7 @@ public final class RoundsBenchJob implements Callable<Integer> {
         ModelNames() { super(MODELS.keySet()); }
     }
 
-    public static void main(String[] args) { System.exit(Cli.run(new RoundsBenchJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new RoundsBenchJob(), args)); }
 
     @Override public Integer call() throws Exception {
         for (String m : models) {

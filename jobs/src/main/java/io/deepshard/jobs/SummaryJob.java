@@ -29,7 +29,7 @@ public final class SummaryJob implements Callable<Integer> {
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override a config key.")
     List<String> overrides = new ArrayList<>();
 
-    public static void main(String[] args) { System.exit(Cli.run(new SummaryJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new SummaryJob(), args)); }
 
     @Override public Integer call() throws Exception {
         DeepshardConfig c = ConfigLoader.loadModelOnly(configFile, overrides);

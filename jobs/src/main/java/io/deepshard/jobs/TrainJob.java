@@ -76,7 +76,7 @@ public final class TrainJob implements Callable<Integer> {
     String liveViewHost;
 
     public static void main(String[] args) {
-        System.exit(Cli.run(new TrainJob(), args));
+        Cli.exit(Cli.run(new TrainJob(), args));
     }
 
     @Override public Integer call() {

@@ -57,7 +57,7 @@ public final class TransferJob implements Callable<Integer> {
             description = "Continue an interrupted transfer (as train --resume; a finished first phase is not trained again).")
     String resume;
 
-    public static void main(String[] args) { System.exit(Cli.run(new TransferJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new TransferJob(), args)); }
 
     /** The config, the source model and what the transfer does to it, all checked before Spark starts. */
     record Plan(DeepshardConfig config, ModelBundle source, TransferSpec spec, List<String> frozen, String head) {}

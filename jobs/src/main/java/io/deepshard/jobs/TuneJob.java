@@ -57,7 +57,7 @@ public final class TuneJob implements Callable<Integer> {
                     + "tune.json. Finished trials are not trained again.")
     String resume;
 
-    public static void main(String[] args) { System.exit(Cli.run(new TuneJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new TuneJob(), args)); }
 
     /** One trial: its number (1-based), the values it sets, its config and run directory. */
     record Trial(int number, Map<String, String> values, DeepshardConfig config, String dir) {}

@@ -100,7 +100,7 @@ public final class VisualizeJob implements Callable<Integer> {
     @Option(names = "--image", paramLabel = "PATH", description = "An image to show feature maps for (repeatable).")
     List<String> images = new ArrayList<>();
 
-    public static void main(String[] args) { System.exit(Cli.run(new VisualizeJob(), args)); }
+    public static void main(String[] args) { Cli.exit(Cli.run(new VisualizeJob(), args)); }
 
     /** One layer to maximize: its targets (units, or classes of the output layer). */
     record Targets(Probe.Layer layer, int[] units) {}

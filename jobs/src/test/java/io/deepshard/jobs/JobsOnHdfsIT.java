@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -92,5 +93,49 @@ class JobsOnHdfsIT {
         var c = new Configuration();
         ModelBundle src = ModelBundle.load(c, run), out = ModelBundle.load(c, uri + "/runs/transferred");
         assertThat(out.network().getLayer("dense1").params().toFloatVector()).isEqualTo(src.network().getLayer("dense1").params().toFloatVector());
+    }
+
+    /**
+     * {@code fetch-data --to hdfs://...}: the built-in dataset lands where executors on other machines can read it,
+     * byte for byte as verified in the local cache; a second run writes nothing.
+     */
+    @Test
+    void fetchDataCopiesABuiltInDatasetToHdfs() throws Exception {
+        java.nio.file.Path cache = io.deepshard.core.data.DatasetFetcher.fromEnvironment(m -> { })
+                .ensure(io.deepshard.core.data.BuiltInDatasets.BY_NAME.get("fashion-mnist"));
+        List<java.nio.file.Path> local;
+        try (var files = Files.list(cache)) {
+            local = files.filter(Files::isRegularFile).filter(f -> !f.getFileName().toString().startsWith(".")).sorted().toList();
+        }
+        assertThat(local).hasSize(4);
+        var out = new java.io.ByteArrayOutputStream();
+        var stdout = System.out;
+        System.setOut(new java.io.PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            assertThat(Cli.run(new FetchDataJob(), new String[] {"fashion-mnist", "--to", uri + "/shared/datasets/"})).isZero();
+        } finally {
+            System.setOut(stdout);
+        }
+        String target = uri + "/shared/datasets/fashion-mnist/";
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("4 file(s) written, 0 already there")
+                .contains("use: data.train: " + target + "train-images-idx3-ubyte");
+        java.util.Map<String, Long> times = new java.util.HashMap<>();
+        for (java.nio.file.Path f : local) {
+            var status = fs.getFileStatus(new Path(target + f.getFileName()));
+            assertThat(status.getLen()).as("%s", f.getFileName()).isEqualTo(Files.size(f));
+            times.put(f.getFileName().toString(), status.getModificationTime());
+        }
+        java.nio.file.Path labels = local.stream().filter(f -> f.getFileName().toString().startsWith("t10k-labels")).findFirst().orElseThrow();
+        try (var in = fs.open(new Path(target + labels.getFileName()))) {
+            assertThat(in.readAllBytes()).isEqualTo(Files.readAllBytes(labels));
+        }
+        assertThat(fs.listStatus(new Path(target))).as("no temporary files left").hasSize(4)
+                .allMatch(st -> !st.getPath().getName().startsWith("."));
+        // a second run keeps what is there
+        assertThat(Cli.run(new FetchDataJob(), new String[] {"fashion-mnist", "--to", uri + "/shared/datasets"})).isZero();
+        for (java.nio.file.Path f : local) {
+            assertThat(fs.getFileStatus(new Path(target + f.getFileName())).getModificationTime())
+                    .as("%s kept", f.getFileName()).isEqualTo(times.get(f.getFileName().toString()));
+        }
     }
 }

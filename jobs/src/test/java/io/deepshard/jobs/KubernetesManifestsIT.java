@@ -285,6 +285,11 @@ class KubernetesManifestsIT {
         assertThat(config).exists();
         DeepshardConfig c = load(job, Files.readString(config));
         assertThat(c.output()).isEqualTo("hdfs://namenode:8020/deepshard/runs/lenet5-fashion").doesNotContain("{timestamp}");
+        // executor pods read the data: shared storage, not the driver's dataset cache
+        for (var source : List.of(c.data().train(), c.data().test())) {
+            assertThat(source.builtIn()).isNull();
+            assertThat(source.uri()).startsWith("hdfs://namenode:8020/deepshard/datasets/fashion-mnist/");
+        }
         assertThat(c.training().workers()).isZero();
         assertThat(c.training().epochs()).isEqualTo(15);
         assertThat(job.resume).isEmpty();   // --resume without a directory: the config's output

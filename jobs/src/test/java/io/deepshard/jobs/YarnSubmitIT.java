@@ -116,23 +116,34 @@ class YarnSubmitIT {
         return jars;
     }
 
-    @Test
-    void trainJobRunsOnYarnWithDataAndOutputOnHdfs() throws Exception {
-        Random r = new Random(8);
-        int[] labels = new int[400];
-        byte[][] images = TrainJobIT.images(r, labels);
-        java.nio.file.Path local = Files.createDirectories(dir.resolve("idx"));
-        IdxWriter.write(local.resolve("train-images-idx3-ubyte"), local.resolve("train-labels-idx1-ubyte"), images, labels, 12, 12, false);
+    /** Small IDX training data on HDFS (once for both tests). */
+    static synchronized String trainData() throws Exception {
         FileSystem fs = hdfs.getFileSystem();
-        fs.copyFromLocalFile(new Path(local.resolve("train-images-idx3-ubyte").toUri()), new Path("/data/train-images-idx3-ubyte"));
-        fs.copyFromLocalFile(new Path(local.resolve("train-labels-idx1-ubyte").toUri()), new Path("/data/train-labels-idx1-ubyte"));
-        java.nio.file.Path config = dir.resolve("job.yaml");
+        if (!fs.exists(new Path("/data/train-images-idx3-ubyte"))) {
+            Random r = new Random(8);
+            int[] labels = new int[400];
+            byte[][] images = TrainJobIT.images(r, labels);
+            java.nio.file.Path local = Files.createDirectories(dir.resolve("idx"));
+            IdxWriter.write(local.resolve("train-images-idx3-ubyte"), local.resolve("train-labels-idx1-ubyte"), images, labels, 12, 12, false);
+            fs.copyFromLocalFile(new Path(local.resolve("train-images-idx3-ubyte").toUri()), new Path("/data/train-images-idx3-ubyte"));
+            fs.copyFromLocalFile(new Path(local.resolve("train-labels-idx1-ubyte").toUri()), new Path("/data/train-labels-idx1-ubyte"));
+        }
+        return hdfsUri + "/data/train-images-idx3-ubyte";
+    }
+
+    /**
+     * spark-submit with conf/spark-defaults-yarn.conf in the given deploy mode, training one epoch into
+     * {@code <hdfs>/runs/<name>}; returns spark-submit's output (in cluster mode the driver's output is in the AM's
+     * container log, not here).
+     */
+    static String submit(String deployMode, String name) throws Exception {
+        java.nio.file.Path config = dir.resolve(name + ".yaml");
         Files.writeString(config, """
                 model: {name: mlp, hidden: [32]}
-                data: {train: %s/data/train-images-idx3-ubyte, inputShape: [1, 12, 12], numClasses: 3, validationFraction: 0.2}
+                data: {train: %s, inputShape: [1, 12, 12], numClasses: 3, validationFraction: 0.2}
                 training: {workers: 2, batchSize: 16, epochs: 1, seed: 5, checkpointEvery: 2}
-                output: %s/runs/yarn
-                """.formatted(hdfsUri, hdfsUri));
+                output: %s/runs/%s
+                """.formatted(trainData(), hdfsUri, name));
         String jobsJar = JobFixtures.jobsJar().toString();
 
         var cmd = JobFixtures.javaCommand();
@@ -140,6 +151,7 @@ class YarnSubmitIT {
         // would ignore it and look for a ResourceManager at 0.0.0.0:8032)
         cmd.addAll(List.of("-cp", confDir + File.pathSeparator + System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
                 "--properties-file", java.nio.file.Path.of("..", "conf", "spark-defaults-yarn.conf").toAbsolutePath().normalize().toString(),
+                "--deploy-mode", deployMode,
                 "--class", "io.deepshard.jobs.TrainJob",
                 "--conf", "spark.yarn.jars=local:" + sparkJars() + "/*",
                 // the example's sizes, scaled down to the MiniYARNCluster (command-line settings win over the file)
@@ -147,30 +159,66 @@ class YarnSubmitIT {
                 "--conf", "spark.executor.memoryOverhead=512m", "--conf", "spark.driver.memory=1g",
                 "--conf", "spark.yarn.am.memory=512m", "--conf", "spark.ui.enabled=false",
                 "--conf", "spark.executorEnv.JAVA_HOME=" + System.getProperty("java.home"),
-                "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + System.getProperty("java.home"),
-                jobsJar, config.toString()));
-        java.nio.file.Path log = dir.resolve("submit.log");
+                "--conf", "spark.yarn.appMasterEnv.JAVA_HOME=" + System.getProperty("java.home")));
+        if (deployMode.equals("cluster")) {
+            // the driver runs in the ApplicationMaster's container: the config travels with --files into its
+            // working directory and is named relative to it
+            cmd.addAll(List.of("--files", config.toString(), jobsJar, config.getFileName().toString()));
+        } else {
+            cmd.addAll(List.of(jobsJar, config.toString()));
+        }
+        java.nio.file.Path log = dir.resolve(name + "-submit.log");
         var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("HADOOP_CONF_DIR", confDir.toString());
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         Process p = pb.start();
-        boolean finished = p.waitFor(120, TimeUnit.SECONDS);
+        boolean finished = p.waitFor(180, TimeUnit.SECONDS);
         if (!finished) p.destroyForcibly().waitFor();
         String out = Files.readString(log);
-        Files.copy(log, java.nio.file.Path.of("target", "yarn-submit.log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        assertThat(finished).as("spark-submit did not finish in 300 s (log in target/yarn-submit.log); YARN: %s", yarnState()).isTrue();
-        assertThat(p.exitValue()).as(out).isZero();
-        assertThat(out).contains("Spark 3.5.5 (yarn): 2 worker(s)").contains("run directory: " + hdfsUri + "/runs/yarn");
+        Files.copy(log, java.nio.file.Path.of("target", "yarn-submit-" + name + ".log"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThat(finished).as("spark-submit did not finish in 180 s (log in target/yarn-submit-%s.log); YARN: %s", name, yarnState()).isTrue();
+        assertThat(p.exitValue()).as("%s\nYARN: %s", out, yarnState()).isZero();
+        return out;
+    }
 
+    /** The finished run on HDFS: one epoch of metrics, provenance from YARN, no checkpoints left. */
+    static void assertTrainedOnYarn(String name) throws Exception {
         Configuration c = new Configuration();
         c.set("fs.defaultFS", hdfsUri);
-        JsonNode m = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/yarn/metrics.json")));
+        JsonNode m = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/" + name + "/metrics.json")));
         assertThat(m.get("history")).hasSize(1);
         assertThat(m.get("validationAccuracy").asDouble()).isGreaterThan(0.5);
-        JsonNode prov = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/yarn/model/provenance.json")));
+        JsonNode prov = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/" + name + "/model/provenance.json")));
         assertThat(prov.at("/training/sparkMaster").asText()).isEqualTo("yarn");
         assertThat(prov.at("/training/applicationId").asText()).startsWith("application_");
         // the run finished, so its checkpoints were removed from HDFS
-        assertThat(fs.exists(new Path("/runs/yarn/checkpoints"))).isFalse();
+        assertThat(hdfs.getFileSystem().exists(new Path("/runs/" + name + "/checkpoints"))).isFalse();
+    }
+
+    @Test
+    void trainJobRunsOnYarnWithDataAndOutputOnHdfs() throws Exception {
+        String out = submit("client", "yarn");
+        assertThat(out).contains("Spark 3.5.5 (yarn): 2 worker(s)").contains("run directory: " + hdfsUri + "/runs/yarn");
+        assertTrainedOnYarn("yarn");
+    }
+
+    /** Cluster mode: the driver itself runs in a YARN container (the ApplicationMaster's); spark-submit only waits. */
+    @Test
+    void trainJobRunsOnYarnInClusterMode() throws Exception {
+        String out = submit("cluster", "yarn-cluster");
+        assertThat(out).as("the driver's output is in the AM's container, not here").doesNotContain("Spark 3.5.5 (yarn)");
+        assertTrainedOnYarn("yarn-cluster");
+        // YARN's own verdict (any System.exit in the AM, 0 included, would make it FAILED)
+        Configuration c = new Configuration();
+        c.set("fs.defaultFS", hdfsUri);
+        String appId = new ObjectMapper().readTree(Fs.readString(c, new Path(hdfsUri + "/runs/yarn-cluster/model/provenance.json")))
+                .at("/training/applicationId").asText();
+        try (var client = org.apache.hadoop.yarn.client.api.YarnClient.createYarnClient()) {
+            client.init(yarn.getConfig());
+            client.start();
+            var report = client.getApplicationReport(org.apache.hadoop.yarn.api.records.ApplicationId.fromString(appId));
+            assertThat(report.getFinalApplicationStatus()).as(report.getDiagnostics())
+                    .isEqualTo(org.apache.hadoop.yarn.api.records.FinalApplicationStatus.SUCCEEDED);
+        }
     }
 }

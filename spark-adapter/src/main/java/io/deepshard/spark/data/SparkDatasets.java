@@ -186,6 +186,13 @@ public final class SparkDatasets {
             labels = files[1].toUri().toString();
             classNames = BuiltInDatasets.datasetOf(source.builtIn()).classNames();
             desc.put("builtIn", source.builtIn());
+            if (!sc.master().startsWith("local")) {
+                // the cache is on the driver's disk; tasks on other machines read the same path on theirs
+                LOG.warn("{} is read from the driver's dataset cache {}: executors on other machines need the same files "
+                        + "there (DEEPSHARD_DATA_DIR on a shared volume), or copy them to shared storage with "
+                        + "`fetch-data {} --to hdfs://...` and set data.train/data.test to the URIs it prints",
+                        source.builtIn(), files[0].getParent(), source.builtIn().replaceAll(":(train|test)$", ""));
+            }
             if (classNames.size() != data.numClasses()) {
                 throw new DataFormatException(source.builtIn() + " has " + classNames.size() + " classes, but data.numClasses is " + data.numClasses());
             }
