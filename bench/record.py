@@ -64,7 +64,77 @@ def training(name, out, common):
         helpers(out, rows)
     if name == "vs-pytorch":
         rows += vs_pytorch(out, rows, common)
+    if name == "native":
+        rows += native(out, rows, common)
     return rows
+
+
+def native(out, rows, common):
+    """bench/run native: one Markdown block per run (training, 2 workers, inference, GEMM) with every ratio."""
+    def jsonl(name):
+        path = os.path.join(out, name)
+        return [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
+    torch_rows, nat = jsonl("pytorch.jsonl"), jsonl("native.jsonl")
+    by = {r["variant"]: r for r in rows}
+    extra = [dict(common, benchmark="native", variant=f"pytorch-{t['model']}" + (f"-b{t['batch']}" if "batch" in t else f"-n{t.get('n')}"), **t)
+             for t in torch_rows] + [dict(common, benchmark="native", **n) for n in nat]
+
+    def torch_for(model, batch):
+        return next((t for t in torch_rows if t.get("model") == model and t.get("batch") == batch), {})
+
+    def ratio(a, b):
+        return f"{a / b:.2f}" if a and b else ""
+
+    cpu = f"{common['cpu']} ({'+'.join(common['cpuFlags'])}), {common['cores']} cores"
+    lines = [f"\n## {common['date']}, commit {common['commit']}, {cpu}\n\n",
+             "Training, 1 epoch on one core (`local[1]`, 1 worker; PyTorch on 1 thread). img/s (test accuracy).\n\n",
+             "| row | stock DL4J | DL4J tuned | onednn | PyTorch | onednn / PyTorch | tuned / PyTorch | onednn / stock |\n",
+             "|---|---|---|---|---|---|---|---|\n"]
+    for row, model, batch in (("lenet5-b64", "lenet5", 64), ("lenet5-b128", "lenet5", 128), ("mlp-b128", "mlp", 128),
+                              ("resnet20-b64", "resnet20", 64)):
+        st, tu, od = (by.get(f"{row}-{v}", {}) for v in ("stock", "dl4j", "onednn"))
+        t = torch_for(model, batch)
+        cell = lambda r: f"{r['imagesPerSecond']:.0f} ({fmt(r['accFinal'])})" if r else "missing"
+        tcell = f"{t['trainImagesPerSecond']:.0f} ({fmt(t['testAccuracy'])})" if "trainImagesPerSecond" in t else "unavailable"
+        ti = t.get("trainImagesPerSecond")
+        lines.append(f"| {row} | {cell(st)} | {cell(tu)} | {cell(od)} | {tcell} | **{ratio(od.get('imagesPerSecond'), ti)}** | "
+                     f"{ratio(tu.get('imagesPerSecond'), ti)} | {ratio(od.get('imagesPerSecond'), st.get('imagesPerSecond'))} |\n")
+    one, two = by.get("lenet5-1w2t-onednn", {}), by.get("lenet5-2w-onednn", {})
+    lines.append(f"\nTwo workers with averaging (`local[2]`, every 5 steps) vs one worker given both cores (2 native threads), "
+                 f"LeNet-5 b64, engine onednn, 1 epoch: {one.get('imagesPerSecond', 0):.0f} vs {two.get('imagesPerSecond', 0):.0f} img/s, "
+                 f"**2 workers / 1 worker = {ratio(two.get('imagesPerSecond'), one.get('imagesPerSecond'))}** (target >= 0.9); "
+                 f"test accuracy {fmt(one.get('accFinal'))} / {fmt(two.get('accFinal'))}.\n\n")
+    lines += ["Inference, batch 256, one thread, img/s (ours: `bin/deepshard bench-native`, random inputs; PyTorch: its trained "
+              "model over the 10,000 test images, `torch.no_grad`).\n\n",
+              "| model | DL4J tuned | onednn | PyTorch | onednn / PyTorch |\n|---|---|---|---|---|\n"]
+    for model, tb in (("lenet5", 64), ("resnet20", 64)):
+        d = next((n for n in nat if n.get("row") == "inference" and n.get("model") == model and n.get("engine") == "dl4j"), {})
+        o = next((n for n in nat if n.get("row") == "inference" and n.get("model") == model and n.get("engine") == "onednn"), {})
+        t = torch_for(model, tb).get("inferenceImagesPerSecond")
+        lines.append(f"| {model} | {d.get('imagesPerSecond', '')} | {o.get('imagesPerSecond', '')} | {t or 'unavailable'} | "
+                     f"**{ratio(o.get('imagesPerSecond'), t)}** |\n")
+    peak = next((n["gflops"] for n in nat if n.get("row") == "peak"), None)
+    vbits = next((n["vectorBits"] for n in nat if n.get("row") == "peak"), "")
+    lines += [f"\nFP32 GEMM, n x n, one thread, GFLOPS. Peak measured by `bench/peak.c` ({vbits}-bit FMA chains, one core): "
+              f"**{peak if peak else 'not measured (no gcc)'}** GFLOPS.\n\n",
+              "| n | ND4J (OpenBLAS, our kernel choice) | % of peak | ND4J (OpenBLAS's own detection) | PyTorch |\n|---|---|---|---|---|\n"]
+    for n in sorted({x["n"] for x in nat if x.get("row") == "gemm"}):
+        tuned = next((x["gflops"] for x in nat if x.get("row") == "gemm" and x["n"] == n and x.get("variant") == "tuned"), None)
+        auto = next((x["gflops"] for x in nat if x.get("row") == "gemm" and x["n"] == n and x.get("variant") == "openblas-autodetect"), "")
+        tg = next((t["gflops"] for t in torch_rows if t.get("model") == "gemm" and t.get("n") == n), "")
+        pct = f"**{100 * tuned / peak:.0f}%**" if tuned and peak else ""
+        lines.append(f"| {n} | {tuned} | {pct} | {auto} | {tg} |\n")
+    cmds = "; ".join(f"`{r['command']}`" for r in rows)
+    lines.append(f"\nCommand: `bench/run native` (torch {next((t.get('torch') for t in torch_rows if t.get('torch')), 'unavailable')}). "
+                 f"Variants: {cmds}\n")
+    header = ("# Native performance suite (issue 7)\n\nAppended by `bench/run native`: everything in one run on one machine, "
+              "so the ratios hold even where absolute speeds differ between machines. *stock DL4J* = ND4J's and OpenBLAS's own "
+              "threads and kernel detection, DL4J's built-in layers (`DEEPSHARD_NATIVE_DEFAULTS=1`, engine dl4j); *DL4J tuned* = "
+              "bin/deepshard's settings (OpenBLAS kernel from the CPU flags, one native thread per task slot), engine dl4j; "
+              "*onednn* = the same with `training.engine: onednn`. Targets: onednn >= 1.0x PyTorch for LeNet-5 and the MLP, "
+              "inference >= 1.0x, 2 workers >= 0.9x one worker on the same cores, GEMM >= 85% of the measured peak.\n")
+    table("bench/NATIVE_SUITE.md", header, lines)
+    return extra
 
 
 def vs_pytorch(out, rows, common):

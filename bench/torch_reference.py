@@ -1,10 +1,13 @@
 """PyTorch-CPU reference for the native-speed benchmarks (issue 7): the same model, optimizer, batch and data as a
-Deepshard config, trained for one epoch on one thread. Prints one JSON object.
+Deepshard config, trained for one epoch on one thread. Prints one JSON object
+(--model gemm: one per matrix size).
 
     /usr/bin/python3 bench/torch_reference.py --model lenet5 --batch 64 [--threads 1] [--seed 42]
 
 Models: lenet5 = conv 5x5x20 -> max-pool 2 -> conv 5x5x50 -> max-pool 2 -> dense 500 -> 10, ReLU (conf/lenet5-fashion.yaml:
-Nesterov 0.9, lr 0.01, L2 5e-4); mlp = 784-256-128-10, ReLU (conf/mlp-fashion.yaml: Adam 1e-3). Inputs standardized
+Nesterov 0.9, lr 0.01, L2 5e-4); mlp = 784-256-128-10, ReLU (conf/mlp-fashion.yaml: Adam 1e-3); resnet20 = He et al.'s
+CIFAR ResNet-20 with option A shortcuts, 269,722 parameters as Deepshard's zoo (conf/resnet20-fashion.yaml without its
+augmentation and schedule: momentum 0.9, lr 0.1, L2 1e-4, here also on biases and batch-norm parameters). Inputs standardized
 with the training split's mean and standard deviation, as Deepshard does. Timed: the training loop only (batches
 already in memory), then inference over the test split at batch 256.
 """
@@ -62,9 +65,41 @@ class Mlp(nn.Module):
         return self.net(x)
 
 
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.c1, self.b1 = nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout)
+        self.c2, self.b2 = nn.Conv2d(cout, cout, 3, 1, 1), nn.BatchNorm2d(cout)
+        self.stride, self.pad = stride, cout - cin
+
+    def forward(self, x):
+        y = self.b2(self.c2(F.relu(self.b1(self.c1(x)))))
+        s = x
+        if self.stride != 1:  # option A: subsample, append zero channels
+            s = F.pad(x[:, :, ::self.stride, ::self.stride], (0, 0, 0, 0, 0, self.pad))
+        return F.relu(y + s)
+
+
+class ResNet20(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem, self.bn = nn.Conv2d(1, 16, 3, 1, 1), nn.BatchNorm2d(16)
+        blocks, cin = [], 16
+        for stage in range(3):
+            for b in range(3):
+                cout = 16 << stage
+                blocks.append(Block(cin, cout, 2 if b == 0 and stage > 0 else 1))
+                cin = cout
+        self.blocks, self.out = nn.Sequential(*blocks), nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.blocks(F.relu(self.bn(self.stem(x))))
+        return self.out(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", choices=["lenet5", "mlp"], required=True)
+    p.add_argument("--model", choices=["lenet5", "mlp", "resnet20", "gemm"], required=True)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=42)
@@ -72,6 +107,18 @@ def main():
     a = p.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
+    if a.model == "gemm":  # FP32 GEMM GFLOPS of PyTorch's BLAS, one row per size, best of repetitions over >= 1 s
+        for n in (256, 512, 1024, 2048):
+            x, y = torch.rand(n, n), torch.rand(n, n)
+            torch.mm(x, y)
+            best, start = float("inf"), time.perf_counter()
+            while time.perf_counter() - start < 1.0:
+                t0 = time.perf_counter()
+                torch.mm(x, y)
+                best = min(best, time.perf_counter() - t0)
+            print(json.dumps({"engine": "pytorch", "torch": torch.__version__, "model": "gemm", "n": n,
+                              "gflops": round(2 * n ** 3 / best / 1e9, 1), "threads": a.threads}))
+        return
     xtr, ytr, xte, yte = dataset(a.data)
     xtr = torch.tensor(xtr, dtype=torch.float32).unsqueeze(1) / 255.0
     xte = torch.tensor(xte, dtype=torch.float32).unsqueeze(1) / 255.0
@@ -79,9 +126,13 @@ def main():
     xtr, xte = (xtr - mean) / std, (xte - mean) / std
     ytr, yte = torch.tensor(ytr, dtype=torch.long), torch.tensor(yte, dtype=torch.long)
 
-    model = LeNet5() if a.model == "lenet5" else Mlp()
-    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
-           if a.model == "lenet5" else torch.optim.Adam(model.parameters(), lr=1e-3))
+    model = {"lenet5": LeNet5, "mlp": Mlp, "resnet20": ResNet20}[a.model]()
+    if a.model == "resnet20":
+        n = sum(p.numel() for p in model.parameters())
+        assert n == 269722, f"ResNet-20 has {n} parameters, Deepshard's 269,722"
+    opt = (torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4) if a.model == "lenet5"
+           else torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4) if a.model == "resnet20"
+           else torch.optim.Adam(model.parameters(), lr=1e-3))
     order = torch.randperm(len(xtr), generator=torch.Generator().manual_seed(a.seed))
     batches = [(xtr[order[i:i + a.batch]], ytr[order[i:i + a.batch]]) for i in range(0, len(xtr), a.batch)]
 

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 @Command(name = "deepshard", mixinStandardHelpOptions = true, version = "deepshard 0.1.0",
         subcommands = {TrainJob.class, EvaluateJob.class, PredictJob.class, TuneJob.class, TransferJob.class, VisualizeJob.class,
                 ExportJob.class, SummaryJob.class, FetchDataJob.class, GenerateDataJob.class, PrepareJob.class, PipelineBenchJob.class,
-                RoundsBenchJob.class},
+                RoundsBenchJob.class, NativeBenchJob.class},
         description = "Distributed deep-learning training of image models on Apache Spark.")
 public final class Cli implements Runnable {
     public static void main(String[] args) { exit(run(new Cli(), args)); }

@@ -100,7 +100,7 @@ public final class EvaluateJob implements Callable<Integer> {
         JavaRDD<Shard> shards = Sharder.inOrder(d.split().records(), c.data().inputShape());
         var net = input.bundle().network();
         var recipe = new TrainingRecipe(net.getConfiguration().toJson(), input.bundle().normalizer(), input.bundle().labels().size(), null,
-                c.training().seed());
+                c.training().seed(), new int[0], c.training().engine());
         EvalStats stats = DistributedEvaluator.evaluate(sc, shards, recipe, NetworkState.of(net), topK);
         var samples = RunReports.samples(d.split().records(), input.bundle(), c.data());
         shards.unpersist(false);

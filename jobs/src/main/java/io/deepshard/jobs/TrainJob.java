@@ -174,9 +174,9 @@ public final class TrainJob implements Callable<Integer> {
                 validation == null ? "" : String.format(Locale.ROOT, " / %,d validation", validation.count()),
                 test == null ? "" : String.format(Locale.ROOT, " / %,d test", test.count()),
                 test == null ? " (no test split)" : "", config.data().numClasses()));
-        console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d",
+        console.info(String.format(Locale.ROOT, "Spark %s (%s): %d worker(s) x batch %d, averaging every %d steps, strategy %s, %s lr %s, seed %d, engine %s",
                 sc.version(), sc.master(), workers, t.batchSize(), t.averagingFrequency(), t.strategy(), t.optimizer().type(),
-                t.optimizer().learningRate(), t.seed()));
+                t.optimizer().learningRate(), t.seed(), OneDnnHelpers.resolve(t.engine())));
         var store = new CheckpointStore(sc.hadoopConfiguration(), runDir);
         Checkpoint resumeFrom = resumePoint(store, config, runDir, console);
         Normalizer normalizer;
@@ -463,6 +463,7 @@ public final class TrainJob implements Callable<Integer> {
         run.put("stoppedEarly", result.stoppedEarly());
         if (resumedFrom != null) run.put("resumedAt", resumedFrom.progress().describe());
         run.put("onednnLayerHelpers", OneDnnHelpers.enable().describe());
+        run.put("engine", OneDnnHelpers.describe(OneDnnHelpers.resolve(config.training().engine()), result.network()));
         p.put("training", run);
         p.put("machine", MachineInfo.describe());
         return p;

@@ -62,4 +62,11 @@ class LauncherTest {
         assertThat(dryRun(Map.of("OPENBLAS_CORETYPE", "Zen"), "train", "c.yaml"))
                 .contains("OPENBLAS_CORETYPE=Zen", "-Dspark.executorEnv.OPENBLAS_CORETYPE=Zen");
     }
+
+    @Test
+    void nativeDefaultsLeaveThreadsAndKernelToNd4jAndOpenBlas() throws Exception {
+        List<String> lines = dryRun(Map.of("DEEPSHARD_NATIVE_DEFAULTS", "1"), "train", "c.yaml");
+        assertThat(lines).contains("OPENBLAS_CORETYPE=", "OMP_NUM_THREADS=")
+                .noneMatch(l -> l.startsWith("-Dspark.executorEnv.OMP_NUM_THREADS") || l.startsWith("-Dspark.executorEnv.OPENBLAS"));
+    }
 }

@@ -34,6 +34,21 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
                           Map<String, Object> provenance) {
     public static final String DIR = "model";
     public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper YAML = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
+
+    /** {@code training.engine} of the config that trained it ({@code auto} for bundles older than the setting). */
+    public String engine() {
+        return engine(configYaml);
+    }
+
+    static String engine(String configYaml) {
+        if (configYaml == null) return "auto";
+        try {
+            return YAML.readTree(configYaml).path("training").path("engine").asText("auto");
+        } catch (IOException e) {
+            return "auto";
+        }
+    }
 
     /** Saves into {@code <runDir>/model}, replacing an earlier bundle there. */
     public Path save(Configuration conf, String runDir) {
@@ -67,15 +82,23 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
                 throw new IllegalArgumentException("no model bundle at " + uri + " (expected " + net + " or "
                         + new Path(Fs.path(uri), DIR + "/network.zip") + ")");
             }
+            String config = Fs.readString(conf, new Path(p, "config.yaml"));
             ComputationGraph graph;
             try (InputStream in = fs.open(net)) {
-                io.deepshard.core.train.OneDnnHelpers.enable();   // the same conv/pool kernels as training and predict use
-                graph = ModelSerializer.restoreComputationGraph(in, true);
+                // the layer implementations it was trained with (training.engine)
+                graph = io.deepshard.core.train.OneDnnHelpers.build(engine(config), () -> {
+                    try {
+                        return ModelSerializer.restoreComputationGraph(in, true);
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(e);
+                    }
+                });
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
             }
             Normalizer norm = JSON.readValue(Fs.readString(conf, new Path(p, "normalizer.json")), Normalizer.class);
             List<String> labels = JSON.readValue(Fs.readString(conf, new Path(p, "labels.json")), new TypeReference<>() {});
             Map<String, Object> prov = JSON.readValue(Fs.readString(conf, new Path(p, "provenance.json")), new TypeReference<>() {});
-            String config = Fs.readString(conf, new Path(p, "config.yaml"));
             return new ModelBundle(graph, norm, labels, config, prov);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot load the model bundle at " + uri + ": " + e.getMessage(), e);

@@ -120,6 +120,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         t.put("checkpointEvery", c.training.checkpointEvery());
         t.put("checkpointKeep", c.training.checkpointKeep());
         t.put("resume", c.training.resume());
+        t.put("engine", c.training.engine());
         WeightInitSpec wi = c.training.weightInit();
         t.remove("weightInit");
         if (wi.type().equals("normal")) t.with("weightInit").put("type", "normal").put("std", wi.scale());

@@ -30,16 +30,21 @@ import java.util.List;
  * @param resume             {@code never} (the default; {@code --resume} on the command line still resumes) or
  *                           {@code auto}: continue from the newest valid checkpoint of an unfinished run when there is
  *                           one, else start a new run (for schedulers that simply re-run a failed task)
+ * @param engine             the layer implementations: {@code auto} (the default: {@code onednn} when the loaded ND4J
+ *                           build has oneDNN, else {@code dl4j}), {@code dl4j} (DL4J's built-in Java/BLAS layers) or
+ *                           {@code onednn} (convolution, pooling, batch norm and LRN on oneDNN primitives, an error when
+ *                           oneDNN is missing); both keep DL4J's parameter and updater layout ({@code Engine})
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
                              long seed, double l1, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
                              double clipThreshold, String loss, String outputActivation, WeightInitSpec weightInit,
                              EarlyStoppingSpec earlyStopping, int checkpointEvery, int checkpointKeep,
-                             String resume) implements Serializable {
+                             String resume, String engine) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
     public static final List<String> LOSSES = List.of("cross-entropy", "binary-cross-entropy", "mse", "mae");
     public static final List<String> OUTPUT_ACTIVATIONS = List.of("softmax", "sigmoid", "identity");
     public static final List<String> RESUME = List.of("never", "auto");
+    public static final List<String> ENGINES = List.of("auto", "dl4j", "onednn");
 
     static TrainingConfig from(Section s) {
         String strategy = s.choice("strategy", "averaging", STRATEGIES);
@@ -73,9 +78,10 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
         if (checkpointKeep == 0 && "auto".equals(resume)) {
             s.errors().add(s.keyPath("resume"), "is auto but checkpointKeep is 0 (no checkpoints are written): keep at least 1");
         }
+        String engine = s.choice("engine", "auto", ENGINES);
         s.finish();
         return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l1, l2, opt, schedule, clipBy, threshold,
-                loss, outAct, init, early, checkpointEvery, checkpointKeep, resume);
+                loss, outAct, init, early, checkpointEvery, checkpointKeep, resume, engine);
     }
 
     /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */

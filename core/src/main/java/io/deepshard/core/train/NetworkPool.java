@@ -21,21 +21,27 @@ public final class NetworkPool {
 
     private static boolean disabled() { return Boolean.getBoolean("deepshard.networkPool.disabled"); }
 
-    public static ComputationGraph borrow(String graphJson) {
-        ComputationGraph net = disabled() ? null : POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).poll();
-        return net != null ? net : build(graphJson);
+    /** A pooled network of this definition and engine ({@code training.engine}), or a new one. */
+    public static ComputationGraph borrow(String graphJson, String engine) {
+        ComputationGraph net = disabled() ? null : POOL.computeIfAbsent(key(graphJson, engine), k -> new ConcurrentLinkedQueue<>()).poll();
+        return net != null ? net : build(graphJson, engine);
     }
 
-    /** A new, initialized network of this definition (with the oneDNN layer helpers switched on first). */
-    public static ComputationGraph build(String graphJson) {
-        OneDnnHelpers.enable();
-        ComputationGraph net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
-        net.init();
-        return net;
+    /** A new, initialized network of this definition with the layer implementations of {@code engine}. */
+    public static ComputationGraph build(String graphJson, String engine) {
+        return OneDnnHelpers.build(engine, () -> {
+            ComputationGraph net = new ComputationGraph(ComputationGraphConfiguration.fromJson(graphJson));
+            net.init();
+            return net;
+        });
     }
 
-    public static void release(String graphJson, ComputationGraph net) {
+    public static void release(String graphJson, String engine, ComputationGraph net) {
         if (disabled()) return;
-        POOL.computeIfAbsent(graphJson, k -> new ConcurrentLinkedQueue<>()).add(net);
+        POOL.computeIfAbsent(key(graphJson, engine), k -> new ConcurrentLinkedQueue<>()).add(net);
+    }
+
+    private static String key(String graphJson, String engine) {
+        return OneDnnHelpers.resolve(engine) + "\n" + graphJson;
     }
 }

@@ -1,8 +1,14 @@
 package io.deepshard.core.train;
 
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.factory.Nd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * Turns on DL4J's oneDNN layer helpers (convolution, pooling, batch normalization, LRN) when the loaded ND4J native
@@ -20,6 +26,15 @@ import org.slf4j.LoggerFactory;
  * switches the helpers off for a run. DL4J reads the property when a layer is created, so call this before building
  * a network; all of Deepshard's network constructors do.
  *
+ * <p><b>Engines</b> ({@code training.engine}). {@link #build(String, Supplier)} creates a network with the layer
+ * implementations of an engine: {@code dl4j} = DL4J's built-in layers (im2col + OpenBLAS GEMM), {@code onednn} = the
+ * oneDNN helpers wherever a layer has one, {@code auto} = {@code onednn} when this JVM's ND4J build has oneDNN and the
+ * user did not switch the helpers off with {@code -D}{@value #DISABLE_PROPERTY}{@code =true}. The engine changes only
+ * which kernels compute a layer: parameters, updater state, checkpoints, bundles and averaging are DL4J's in both.
+ * Dense and output layers have no oneDNN helper and run on OpenBLAS in both engines. DL4J reads the switch when a
+ * layer is created, from a JVM-wide system property, so {@code build} sets it under a lock for the duration of the
+ * creation and restores it after; networks created elsewhere (DL4J's own {@code clone()}) get the JVM default.
+ *
  * <p>Known-bad combinations (STACK.md): NHWC activations with the helpers train to chance accuracy; SameDiff layers
  * diverge. The zoo uses neither. {@code OneDnnHelpersTest} checks the helpers' outputs and gradients against
  * DL4J's built-in layers computing in float64.
@@ -28,6 +43,7 @@ public final class OneDnnHelpers {
     public static final String DISABLE_PROPERTY = "org.eclipse.deeplearning4j.helpers.disable";
     private static final Logger LOG = LoggerFactory.getLogger(OneDnnHelpers.class);
     private static volatile Status status;
+    private static final Object CREATE_LOCK = new Object();
 
     /** What this JVM runs with; {@link #describe()} is the one-line form for logs and provenance. */
     public record Status(boolean available, boolean enabled, String reason) {
@@ -37,6 +53,70 @@ public final class OneDnnHelpers {
     }
 
     private OneDnnHelpers() {}
+
+    /** The engine a config value ({@code auto}, {@code dl4j}, {@code onednn}; null = auto) resolves to in this JVM. */
+    public static String resolve(String engine) {
+        String e = engine == null ? "auto" : engine;
+        Status s = enable();
+        return switch (e) {
+            case "dl4j" -> "dl4j";
+            case "onednn" -> {
+                if (!s.available()) {
+                    throw new IllegalStateException("training.engine is onednn, but " + s.reason()
+                            + " (or use engine auto, which falls back to dl4j)");
+                }
+                yield "onednn";
+            }
+            case "auto" -> s.enabled() ? "onednn" : "dl4j";
+            default -> throw new IllegalArgumentException("unknown training.engine '" + e + "' (expected auto, dl4j or onednn)");
+        };
+    }
+
+    /**
+     * Runs {@code creator} (which creates and initializes DL4J layers: {@code new ComputationGraph(..).init()}, a model
+     * restore) with the layer implementations of {@code engine} ({@code auto}, {@code dl4j} or {@code onednn}).
+     */
+    public static <T> T build(String engine, Supplier<T> creator) {
+        String resolved = resolve(engine);
+        synchronized (CREATE_LOCK) {
+            String before = System.getProperty(DISABLE_PROPERTY);
+            System.setProperty(DISABLE_PROPERTY, "dl4j".equals(resolved) ? "true" : "false");
+            try {
+                return creator.get();
+            } finally {
+                if (before == null) System.clearProperty(DISABLE_PROPERTY);
+                else System.setProperty(DISABLE_PROPERTY, before);
+            }
+        }
+    }
+
+    /**
+     * Which layers of {@code net} run on oneDNN, for logs and provenance: e.g. {@code "onednn: 2 ConvolutionLayer,
+     * 2 SubsamplingLayer on oneDNN; 3 other layers on DL4J/OpenBLAS"}.
+     */
+    public static String describe(String resolvedEngine, ComputationGraph net) {
+        Map<String, Integer> fast = new TreeMap<>();
+        int other = 0;
+        for (Layer l : net.getLayers()) {
+            if (l.getHelper() != null) fast.merge(l.getClass().getSimpleName(), 1, Integer::sum);
+            else other++;
+        }
+        StringBuilder b = new StringBuilder(resolvedEngine).append(": ");
+        if (fast.isEmpty()) b.append("no layer on oneDNN; ");
+        else {
+            fast.forEach((k, v) -> b.append(v).append(' ').append(k).append(", "));
+            b.setLength(b.length() - 2);
+            b.append(" on oneDNN; ");
+        }
+        return b.append(other).append(" layer(s) on DL4J/OpenBLAS").toString();
+    }
+
+    /** How many layers of {@code net} run on a oneDNN helper. */
+    public static int onednnLayers(ComputationGraph net) {
+        int n = 0;
+        for (Layer l : net.getLayers()) if (l.getHelper() != null) n++;
+        return n;
+    }
 
     /** Enables the helpers if oneDNN is available and the user did not switch them off. Idempotent, thread-safe. */
     public static Status enable() {

@@ -13,11 +13,13 @@ import java.io.Serializable;
  *
  * @param frozenParams {@code [from, to)} ranges of the flattened parameters that belong to frozen layers (transfer
  *                     learning): the averaged state keeps them exactly ({@link NetworkState#keeping}); empty otherwise
+ * @param engine       {@code training.engine}: the layer implementations executors build the network with
+ *                     ({@link OneDnnHelpers#build})
  */
-public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed, int[] frozenParams)
-        implements Serializable {
+public record TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed, int[] frozenParams,
+                             String engine) implements Serializable {
 
     public TrainingRecipe(String graphJson, Normalizer normalizer, int numClasses, BatchPlan plan, long seed) {
-        this(graphJson, normalizer, numClasses, plan, seed, new int[0]);
+        this(graphJson, normalizer, numClasses, plan, seed, new int[0], "auto");
     }
 }

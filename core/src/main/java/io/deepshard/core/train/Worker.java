@@ -16,13 +16,13 @@ public final class Worker {
     private Worker() {}
 
     public static RoundResult runRound(TrainingRecipe recipe, NetworkState state, Shard shard, int round) {
-        ComputationGraph net = NetworkPool.borrow(recipe.graphJson());
+        ComputationGraph net = NetworkPool.borrow(recipe.graphJson(), recipe.engine());
         try {
             state.loadInto(net);
             seedRandom(recipe.seed(), state.iteration(), shard.partition());
             return train(net, recipe, shard, round);
         } finally {
-            NetworkPool.release(recipe.graphJson(), net);
+            NetworkPool.release(recipe.graphJson(), recipe.engine(), net);
         }
     }
 

@@ -121,9 +121,11 @@ public final class NetworkFactory {
     }
 
     public static ComputationGraph create(ZooModel model, DataConfig data, TrainingConfig training, int stepsPerEpoch) {
-        OneDnnHelpers.enable();
-        ComputationGraph net = new ComputationGraph(configuration(model, data, training, stepsPerEpoch));
-        net.init();
-        return net;
+        ComputationGraphConfiguration conf = configuration(model, data, training, stepsPerEpoch);
+        return OneDnnHelpers.build(training.engine(), () -> {
+            ComputationGraph net = new ComputationGraph(conf);
+            net.init();
+            return net;
+        });
     }
 }

@@ -134,8 +134,11 @@ public final class Transfer {
         setUpdater(conf, updater);
         NetworkFactory.dedupeRegularization(conf);
         NetworkFactory.applyLoss(conf, training);
-        ComputationGraph net = new ComputationGraph(conf);
-        net.init(built.params().dup(), false);
+        ComputationGraph net = OneDnnHelpers.build(training.engine(), () -> {
+            ComputationGraph n = new ComputationGraph(conf);
+            n.init(built.params().dup(), false);
+            return n;
+        });
         return new Prepared(net, frozen, head);
     }
 

@@ -69,6 +69,26 @@ class ModelBundleTest {
     }
 
     @Test
+    void aLoadedModelRunsOnTheEngineItWasTrainedWith() {
+        DeepshardConfig c = ConfigLoader.parse(ConfigLoaderTestConfig.LENET, "t.yaml", List.of("training.engine=dl4j"));
+        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
+        Normalizer norm = Normalizer.fixed("scale", 1);
+        List<String> labels = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+        new ModelBundle(net, norm, labels, c.resolved(), Map.of()).save(new Configuration(), dir.resolve("dl4j").toString());
+        ModelBundle loaded = ModelBundle.load(new Configuration(), dir.resolve("dl4j").toString());
+        assertThat(loaded.engine()).isEqualTo("dl4j");
+        assertThat(loaded.network().getLayers()).allSatisfy(l -> assertThat(l.getHelper()).isNull());
+
+        DeepshardConfig auto = ConfigLoader.parse(ConfigLoaderTestConfig.LENET, "t.yaml", List.of());
+        new ModelBundle(net, norm, labels, auto.resolved(), Map.of()).save(new Configuration(), dir.resolve("auto").toString());
+        ModelBundle onednn = ModelBundle.load(new Configuration(), dir.resolve("auto").toString());
+        assertThat(onednn.engine()).isEqualTo("auto");
+        assertThat(io.deepshard.core.train.OneDnnHelpers.onednnLayers(onednn.network())).isEqualTo(4); // 2 conv + 2 pooling
+        // a bundle saved before the setting existed
+        assertThat(ModelBundle.engine("model: lenet5\ntraining: {epochs: 1}\n")).isEqualTo("auto");
+    }
+
+    @Test
     void loadingNothingSaysWhereItLooked() {
         assertThatThrownBy(() -> ModelBundle.load(new Configuration(), dir.toString()))
                 .hasMessageContaining("no model bundle at " + dir)

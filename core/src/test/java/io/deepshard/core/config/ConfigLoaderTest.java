@@ -41,7 +41,7 @@ class ConfigLoaderTest {
         assertThat(c.training().optimizer().beta2()).isEqualTo(0.999);
         // the saved config states every choice, including defaults
         assertThat(c.resolved()).contains("strategy: averaging").contains("normalization: standardize")
-                .contains("beta2: 0.999").contains("variant: modern");
+                .contains("beta2: 0.999").contains("variant: modern").contains("engine: auto");
         // and it parses back to the same config
         DeepshardConfig again = ConfigLoader.parse(c.resolved(), "resolved", List.of());
         assertThat(again.training()).isEqualTo(c.training());
@@ -77,7 +77,7 @@ class ConfigLoaderTest {
                 "training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
                 "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l1, l2, optimizer, schedule, "
-                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume)",
+                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume, engine)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, tracking, output, transfer, tune)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }
@@ -113,6 +113,11 @@ class ConfigLoaderTest {
         assertThat(c.training().optimizer().type()).isEqualTo("nesterov");
         assertThat(c.training().optimizer().learningRate()).isEqualTo(0.05);
         assertThat(c.data().test().builtIn()).isEqualTo("mnist:test");
+        assertThat(c.training().engine()).isEqualTo("auto");
+        assertThat(ConfigLoader.parse(VALID, "t.yaml", List.of("training.engine=dl4j")).training().engine()).isEqualTo("dl4j");
+        assertThat(catchThrowableOfType(ConfigException.class,
+                () -> ConfigLoader.parse(VALID, "t.yaml", List.of("training.engine=mkldnn"))).problems())
+                .containsExactly("training.engine: must be one of auto, dl4j, onednn, found 'mkldnn'");
 
         ConfigException e = catchThrowableOfType(ConfigException.class,
                 () -> ConfigLoader.parse(VALID, "t.yaml", List.of("training.epochs=0")));

@@ -86,10 +86,10 @@ class TransferTest {
         int[] ranges = Transfer.frozenParamRanges(net);
         assertThat(ranges).hasSize(2 * (int) frozenNames.stream().filter(n -> net.getLayer(n).numParams() > 0).count());
 
-        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 1), 2, new BatchPlan(40, 2, 8, 3), 7L, ranges);
+        var recipe = new TrainingRecipe(net.getConfiguration().toJson(), Normalizer.fixed("scale", 1), 2, new BatchPlan(40, 2, 8, 3), 7L, ranges, "auto");
         NetworkState state = NetworkState.of(net);
         for (int round = 0; round < 3; round++) {
-            ComputationGraph a = NetworkPool.build(recipe.graphJson()), b = NetworkPool.build(recipe.graphJson());
+            ComputationGraph a = NetworkPool.build(recipe.graphJson(), "auto"), b = NetworkPool.build(recipe.graphJson(), "auto");
             state.loadInto(a);
             state.loadInto(b);
             // 24 and 16 examples: Σ nᵢ·x / Σ nᵢ in float is not always x

@@ -50,7 +50,7 @@ public final class DistributedPredictor {
     }
 
     /** What is broadcast: everything an executor needs to rebuild the network and use it. */
-    record ShippedModel(String graphJson, float[] params, Normalizer normalizer, int numClasses) implements Serializable {}
+    record ShippedModel(String graphJson, float[] params, Normalizer normalizer, int numClasses, String engine) implements Serializable {}
 
     /**
      * Predictions of {@code records} (records of shape {@code inputShape}), in the records' partitions and order. The
@@ -61,7 +61,8 @@ public final class DistributedPredictor {
                                               LongAccumulator loads) {
         ComputationGraph net = bundle.network();
         int numClasses = bundle.labels().size();
-        var shipped = new ShippedModel(net.getConfiguration().toJson(), net.params().toFloatVector(), bundle.normalizer(), numClasses);
+        var shipped = new ShippedModel(net.getConfiguration().toJson(), net.params().toFloatVector(), bundle.normalizer(), numClasses,
+                bundle.engine());
         Broadcast<ShippedModel> model = sc.broadcast(shipped);
         // not the broadcast's id: ids restart with every SparkContext, and a JVM may see several (local mode, tests,
         // notebooks), so an id could name another context's model still cached here
@@ -126,7 +127,7 @@ public final class DistributedPredictor {
             ComputationGraph g = q.poll();
             if (g == null) {
                 ShippedModel m = model.value();
-                g = NetworkPool.build(m.graphJson());
+                g = NetworkPool.build(m.graphJson(), m.engine());
                 INDArray p = Nd4j.create(m.params(), new long[] {1, m.params().length}, 'c');
                 g.setParams(p);
                 NativeMemory.free(p);

@@ -28,12 +28,12 @@ public final class DistributedEvaluator {
             int k = recipe.numClasses();
             return shards.map(shard -> {
                 TrainingRecipe r = rec.value();
-                ComputationGraph net = NetworkPool.borrow(r.graphJson());
+                ComputationGraph net = NetworkPool.borrow(r.graphJson(), r.engine());
                 try {
                     bc.value().loadInto(net);
                     return EvalStats.of(net, shard, r.normalizer(), r.numClasses(), EVAL_BATCH, topK);
                 } finally {
-                    NetworkPool.release(r.graphJson(), net);
+                    NetworkPool.release(r.graphJson(), r.engine(), net);
                 }
             }).fold(new EvalStats(k, false, topK), EvalStats::merge);
         } finally {

@@ -11,6 +11,7 @@ import io.deepshard.core.train.EarlyStopping;
 import io.deepshard.core.train.EpochMetrics;
 import io.deepshard.core.train.EvalStats;
 import io.deepshard.core.train.NetworkState;
+import io.deepshard.core.train.OneDnnHelpers;
 import io.deepshard.core.train.RoundTiming;
 import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.transform.Normalizer;
@@ -158,11 +159,13 @@ public final class DistributedTrainer {
         ComputationGraph net = initialNetwork != null ? initialNetwork.apply(plan.stepsPerEpoch())
                 : NetworkFactory.create(config.model(), config.data(), t, plan.stepsPerEpoch());
         NetworkState state = NetworkState.of(net);
+        LOG.info("engine {}", OneDnnHelpers.describe(OneDnnHelpers.resolve(t.engine()), net));
         int[] frozen = io.deepshard.core.zoo.Transfer.frozenParamRanges(net);
         if (frozen.length > 0 && !t.strategy().equals("averaging")) {
             throw new IllegalArgumentException("frozen layers (transfer learning) need training.strategy averaging, found " + t.strategy());
         }
-        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan, t.seed(), frozen);
+        TrainingRecipe recipe = new TrainingRecipe(net.getConfiguration().toJson(), normalizer, config.data().numClasses(), plan, t.seed(), frozen,
+                t.engine());
         Augmenter augmenter = augmenter(train);
         Sharder sharder = new Sharder(train.records(), config.data().numClasses(), config.data().inputShape());
         // segmentation records are counted by their dominant class only: a class may be in masks yet dominate none
