@@ -101,9 +101,9 @@ def native(out, rows, common):
                      f"{ratio(tu.get('imagesPerSecond'), ti)} | {ratio(od.get('imagesPerSecond'), st.get('imagesPerSecond'))} |\n")
     one, two = by.get("lenet5-1w2t-onednn", {}), by.get("lenet5-2w-onednn", {})
     lines.append(f"\nTwo workers with averaging (`local[2]`, every 5 steps) vs one worker given both cores (2 native threads), "
-                 f"LeNet-5 b64, engine onednn, 1 epoch: {one.get('imagesPerSecond', 0):.0f} vs {two.get('imagesPerSecond', 0):.0f} img/s, "
+                 f"LeNet-5 b64, engine onednn, 1 epoch: {two.get('imagesPerSecond', 0):.0f} vs {one.get('imagesPerSecond', 0):.0f} img/s, "
                  f"**2 workers / 1 worker = {ratio(two.get('imagesPerSecond'), one.get('imagesPerSecond'))}** (target >= 0.9); "
-                 f"test accuracy {fmt(one.get('accFinal'))} / {fmt(two.get('accFinal'))}.\n\n")
+                 f"test accuracy {fmt(two.get('accFinal'))} / {fmt(one.get('accFinal'))}.\n\n")
     lines += ["Inference, batch 256, one thread, img/s (ours: `bin/deepshard bench-native`, random inputs; PyTorch: its trained "
               "model over the 10,000 test images, `torch.no_grad`).\n\n",
               "| model | DL4J tuned | onednn | PyTorch | onednn / PyTorch |\n|---|---|---|---|---|\n"]
