@@ -36,9 +36,12 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
     public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper YAML = new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory());
 
-    /** {@code training.engine} of the config that trained it ({@code auto} for bundles older than the setting). */
+    /**
+     * The engine this model runs on here: {@code training.engine} of the config that trained it ({@code auto} for
+     * bundles older than the setting), {@code dl4j} for an {@code onednn} model where this JVM has no oneDNN.
+     */
     public String engine() {
-        return engine(configYaml);
+        return io.deepshard.core.train.OneDnnHelpers.forLoading(engine(configYaml));
     }
 
     static String engine(String configYaml) {
@@ -86,7 +89,7 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
             ComputationGraph graph;
             try (InputStream in = fs.open(net)) {
                 // the layer implementations it was trained with (training.engine)
-                graph = io.deepshard.core.train.OneDnnHelpers.build(engine(config), () -> {
+                graph = io.deepshard.core.train.OneDnnHelpers.build(io.deepshard.core.train.OneDnnHelpers.forLoading(engine(config)), () -> {
                     try {
                         return ModelSerializer.restoreComputationGraph(in, true);
                     } catch (IOException e) {

@@ -73,6 +73,24 @@ public final class OneDnnHelpers {
     }
 
     /**
+     * The engine to load a trained model with: the one it was trained with, except that a model trained with
+     * {@code onednn} loads on {@code dl4j} (with a warning) where this JVM has no oneDNN. Inference computes the same
+     * function on either engine, so refusing to load it there would help nobody.
+     */
+    public static String forLoading(String trainedWith) {
+        String e = forLoading(trainedWith, enable().available());
+        if (!e.equals(trainedWith == null ? "auto" : trainedWith)) {
+            LOG.warn("the model was trained with training.engine onednn, but {}: it runs on DL4J's built-in layers here", enable().reason());
+        }
+        return e;
+    }
+
+    static String forLoading(String trainedWith, boolean onednnAvailable) {
+        String e = trainedWith == null ? "auto" : trainedWith;
+        return "onednn".equals(e) && !onednnAvailable ? "dl4j" : e;
+    }
+
+    /**
      * Runs {@code creator} (which creates and initializes DL4J layers: {@code new ComputationGraph(..).init()}, a model
      * restore) with the layer implementations of {@code engine} ({@code auto}, {@code dl4j} or {@code onednn}).
      */

@@ -75,6 +75,11 @@ class EngineTest {
         assertThat(OneDnnHelpers.resolve("auto")).isEqualTo(OneDnnHelpers.enable().enabled() ? "onednn" : "dl4j");
         assertThat(OneDnnHelpers.resolve(null)).isEqualTo(OneDnnHelpers.resolve("auto"));
         assertThatThrownBy(() -> OneDnnHelpers.resolve("mkldnn")).hasMessageContaining("unknown training.engine 'mkldnn'");
+        // a trained model loads on the engine it was trained with, an onednn one on dl4j where oneDNN is missing
+        assertThat(OneDnnHelpers.forLoading("onednn", true)).isEqualTo("onednn");
+        assertThat(OneDnnHelpers.forLoading("onednn", false)).isEqualTo("dl4j");
+        assertThat(OneDnnHelpers.forLoading("dl4j", false)).isEqualTo("dl4j");
+        assertThat(OneDnnHelpers.forLoading(null, true)).isEqualTo("auto");
     }
 
     @Test
