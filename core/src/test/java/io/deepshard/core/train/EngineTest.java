@@ -127,17 +127,6 @@ class EngineTest {
         return loss;
     }
 
-    /** The network of {@code like} in float64 on DL4J's built-in layers: the exact curve both engines approximate. */
-    private static ComputationGraph float64(ComputationGraph like) {
-        return OneDnnHelpers.build("dl4j", () -> {
-            var conf = org.deeplearning4j.nn.conf.ComputationGraphConfiguration.fromJson(like.getConfiguration().toJson());
-            conf.setDataType(DataType.DOUBLE);
-            var net = new ComputationGraph(conf);
-            net.init();
-            return net;
-        });
-    }
-
     /**
      * Thirty steps of LeNet-5 from the same start on the same batches: each float32 engine's loss curve against the
      * float64 one (DL4J's built-in layers). Float32 rounding alone moves both engines a little, so comparing them only
@@ -157,7 +146,7 @@ class EngineTest {
             "{name: lenet5, variant: classic}; false",
             "lenet5; true"})
     void lenet5TrainsToTheSameCurveOnBothEngines(String model, boolean reluMaxPool) {
-        ComputationGraph dl4j = build(model, "dl4j"), onednn = build(model, "onednn"), exact = float64(dl4j);
+        ComputationGraph dl4j = build(model, "dl4j"), onednn = build(model, "onednn"), exact = OneDnnHelpersTest.builtIn(dl4j, DataType.DOUBLE);
         INDArray start = dl4j.params().dup();
         List<DataSet> data = batches(30, 32, 3);
         double[] a = curve(dl4j, start, data), b = curve(onednn, start, data);

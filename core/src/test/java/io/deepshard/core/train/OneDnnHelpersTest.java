@@ -50,19 +50,15 @@ class OneDnnHelpersTest {
         return NetworkFactory.create(c.model(), c.data(), c.training());
     }
 
-    /** The same network without helpers, in the given precision: DL4J reads the switch when each layer is created. */
-    private static ComputationGraph builtIn(ComputationGraph like, DataType type) {
-        String before = System.getProperty(OneDnnHelpers.DISABLE_PROPERTY);
-        System.setProperty(OneDnnHelpers.DISABLE_PROPERTY, "true");
-        try {
+    /** The same network and parameters on DL4J's built-in layers (engine dl4j), in the given precision. */
+    static ComputationGraph builtIn(ComputationGraph like, DataType type) {
+        return OneDnnHelpers.build("dl4j", () -> {
             var conf = ComputationGraphConfiguration.fromJson(like.getConfiguration().toJson());
             conf.setDataType(type);
             var net = new ComputationGraph(conf);
             net.init(like.params().castTo(type), true);
             return net;
-        } finally {
-            System.setProperty(OneDnnHelpers.DISABLE_PROPERTY, before);
-        }
+        });
     }
 
     private static long count(ComputationGraph net, Predicate<Layer> layer, Class<? extends LayerHelper> helper) {
