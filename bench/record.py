@@ -127,6 +127,12 @@ def native(out, rows, common):
         t = torch_for(model, tb).get("inferenceImagesPerSecond")
         lines.append(f"| {model} | {d.get('imagesPerSecond', '')} | {o.get('imagesPerSecond', '')} | {t or 'unavailable'} | "
                      f"**{ratio(o.get('imagesPerSecond'), t)}** |\n")
+    grad = next((n for n in nat if n.get("row") == "gradient"), None)
+    if grad:
+        lines.append(f"\nForward + backward of one training step, {grad['model']} b{grad['batch']}, one thread: DL4J's layers "
+                     f"{grad['dl4jMs']} ms, the direct oneDNN engine (`OneDnnNet`, same gradient into the same array) "
+                     f"{grad['onednnDirectMs']} ms: **{grad['speedup']}x**. (Not yet a training row: the engine is not wired into "
+                     f"training yet.)\n")
     peak = next((n["gflops"] for n in nat if n.get("row") == "peak"), None)
     vbits = next((n["vectorBits"] for n in nat if n.get("row") == "peak"), "")
     lines += [f"\nFP32 GEMM, n x n, one thread, GFLOPS. Peak measured by `bench/peak.c` ({vbits}-bit FMA chains, one core): "

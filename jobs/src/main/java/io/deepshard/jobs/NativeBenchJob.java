@@ -3,6 +3,7 @@ package io.deepshard.jobs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.deepshard.core.config.ConfigLoader;
 import io.deepshard.core.config.DeepshardConfig;
+import io.deepshard.core.engine.OneDnnNet;
 import io.deepshard.core.train.OneDnnHelpers;
 import io.deepshard.core.zoo.NetworkFactory;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -20,7 +21,9 @@ import java.util.concurrent.Callable;
 /**
  * {@code bench-native}: the native kernels alone, on this JVM's threads (one, as a Spark task slot, unless
  * OMP_NUM_THREADS says otherwise): FP32 GEMM GFLOPS of ND4J's OpenBLAS at n = 256..2048 (best of repeated runs), and
- * inference images/s at batch 256 of LeNet-5 and ResNet-20 on each engine ({@code training.engine} dl4j and onednn).
+ * inference images/s at batch 256 of LeNet-5 and ResNet-20 on each engine ({@code training.engine} dl4j and onednn),
+ * and the forward + backward pass of one training step (the MLP 784-256-128-10 at batch 128) by DL4J's layers and by
+ * the direct oneDNN engine ({@link OneDnnNet}), which computes the same gradient into the same array.
  * Prints one JSON object per row for bench/run native, which sets them against the CPU's measured peak
  * (bench/peak.c) and PyTorch in the same run.
  */
@@ -57,7 +60,52 @@ public final class NativeBenchJob implements Callable<Integer> {
                 System.out.println(json.writeValueAsString(row));
             }
         }
+        var row = new LinkedHashMap<String, Object>();
+        row.put("row", "gradient");
+        row.put("model", "mlp-784-256-128-10");
+        row.put("batch", 128);
+        double[] ms = gradientStep(128);
+        row.put("dl4jMs", Math.round(ms[0] * 1000) / 1000.0);
+        row.put("onednnDirectMs", Math.round(ms[1] * 1000) / 1000.0);
+        row.put("speedup", Math.round(ms[0] / ms[1] * 100) / 100.0);
+        row.put("threads", threads());
+        System.out.println(json.writeValueAsString(row));
         return 0;
+    }
+
+    /**
+     * Milliseconds per forward + backward pass of the MLP, DL4J ({@code computeGradientAndScore}) and the direct
+     * oneDNN engine, alternating rounds of each so that a noisy neighbour hits both alike.
+     */
+    double[] gradientStep(int batch) {
+        DeepshardConfig c = ConfigLoader.parse("""
+                model: {name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}
+                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
+                training: {seed: 1, engine: dl4j}
+                """, "bench-native", List.of());
+        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
+        Nd4j.getRandom().setSeed(3);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, 784), y = Nd4j.zeros(DataType.FLOAT, batch, 10);
+        for (int i = 0; i < batch; i++) y.putScalar(i, i % 10, 1);
+        net.setInputs(x);
+        net.setLabels(y);
+        double[] total = new double[2];
+        long[] steps = new long[2];
+        try (OneDnnNet fast = OneDnnNet.of(net)) {
+            for (int i = 0; i < 20; i++) { net.computeGradientAndScore(); fast.computeGradient(x, y); } // warm-up
+            long start = System.nanoTime();
+            while ((System.nanoTime() - start) / 1e9 < 2 * seconds) {
+                for (int side = 0; side < 2; side++) {
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < 20; i++) {
+                        if (side == 0) net.computeGradientAndScore(); else fast.computeGradient(x, y);
+                    }
+                    total[side] += (System.nanoTime() - t0) / 1e6;
+                    steps[side] += 20;
+                }
+            }
+        }
+        return new double[] {total[0] / steps[0], total[1] / steps[1]};
     }
 
     static Map<String, String> threads() {

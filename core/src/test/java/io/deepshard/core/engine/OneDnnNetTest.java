@@ -1,0 +1,100 @@
+package io.deepshard.core.engine;
+
+import io.deepshard.core.config.ConfigLoader;
+import io.deepshard.core.config.DeepshardConfig;
+import io.deepshard.core.zoo.NetworkFactory;
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The oneDNN engine computes DL4J's gradient: same layout, same scaling, same values to float32 rounding, written into
+ * the network's own flattened gradient array; and it names what it cannot run.
+ */
+class OneDnnNetTest {
+
+    private static ComputationGraph build(String model) {
+        DeepshardConfig c = ConfigLoader.parse("""
+                model: %s
+                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
+                training: {seed: 11, optimizer: {type: nesterov, learningRate: 0.01, momentum: 0.9}}
+                """.formatted(model), "engine", List.of());
+        return NetworkFactory.create(c.model(), c.data(), c.training());
+    }
+
+    private static INDArray[] batch(int b, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, b, 784).subi(0.3);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, b, 10);
+        for (int i = 0; i < b; i++) y.putScalar(i, (i * 7 + seed) % 10, 1);
+        return new INDArray[] {x, y};
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"relu", "tanh", "sigmoid"})
+    void gradientAndLossAreDl4jsOwn(String activation) {
+        ComputationGraph net = build("{name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0, activation: " + activation + "}");
+        assertThat(OneDnnNet.unsupported(net)).isEmpty();
+        for (int b : new int[] {64, 37}) {   // a second shape: primitives are re-made per batch size
+            INDArray[] xy = batch(b, b);
+            net.setInputs(xy[0]);
+            net.setLabels(xy[1]);
+            net.computeGradientAndScore();
+            Gradient dl4j = net.gradient();
+            INDArray expected = net.getFlattenedGradients().dup();
+            double expectedScore = net.score();
+            net.getFlattenedGradients().assign(Float.NaN);   // ours must overwrite every element
+            try (OneDnnNet fast = OneDnnNet.of(net)) {
+                double loss = fast.computeGradient(xy[0], xy[1]);
+                INDArray ours = net.getFlattenedGradients();
+                assertThat(ours.isNaN().any()).as("every gradient element written").isFalse();
+                for (Layer l : net.getLayers()) {
+                    String name = l.conf().getLayer().getLayerName();
+                    for (String p : new String[] {"W", "b"}) {
+                        INDArray e = dl4j.getGradientFor(name + "_" + p);
+                        INDArray o = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray()).get(p);
+                        double rel = o.sub(e).norm2Number().doubleValue() / e.norm2Number().doubleValue();
+                        assertThat(rel).as("%s %s %s, batch %d: relative difference from DL4J's gradient", activation, name, p, b).isLessThan(1e-5);
+                    }
+                }
+                double rel = ours.sub(expected).norm2Number().doubleValue() / expected.norm2Number().doubleValue();
+                assertThat(rel).as("the whole flattened gradient").isLessThan(1e-5);
+                // no regularization in this config: DL4J's score is the mean cross-entropy alone
+                assertThat(loss).isCloseTo(expectedScore, org.assertj.core.data.Percentage.withPercentage(1e-4));
+            }
+        }
+    }
+
+    @Test
+    void namesWhatItCannotRun() {
+        assertThat(OneDnnNet.unsupported(build("{name: mlp, hidden: [64], batchNorm: true, dropout: 0}")))
+                .hasValueSatisfying(why -> assertThat(why).contains("BatchNormalization"));
+        assertThat(OneDnnNet.unsupported(build("{name: mlp, hidden: [64], batchNorm: false, dropout: 0.3}")))
+                .hasValueSatisfying(why -> assertThat(why).contains("dropout"));
+        assertThatThrownBy(() -> OneDnnNet.of(build("lenet5")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("the oneDNN engine cannot run this network")
+                .hasMessageContaining("ConvolutionLayer");
+    }
+
+    @Test
+    void wrongShapesAreNamed() {
+        try (OneDnnNet fast = OneDnnNet.of(build("{name: mlp, hidden: [32], batchNorm: false, dropout: 0}"))) {
+            assertThatThrownBy(() -> fast.computeGradient(Nd4j.zeros(DataType.FLOAT, 4, 100), Nd4j.zeros(DataType.FLOAT, 4, 10)))
+                    .hasMessageContaining("features must be [batch, 784], found [4, 100]");
+            assertThatThrownBy(() -> fast.computeGradient(Nd4j.zeros(DataType.FLOAT, 4, 784), Nd4j.zeros(DataType.FLOAT, 4, 3)))
+                    .hasMessageContaining("labels must be [4, 10], found [4, 3]");
+        }
+    }
+}
