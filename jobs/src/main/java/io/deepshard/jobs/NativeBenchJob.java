@@ -64,20 +64,25 @@ public final class NativeBenchJob implements Callable<Integer> {
         row.put("row", "gradient");
         row.put("model", "mlp-784-256-128-10");
         row.put("batch", 128);
-        double[] ms = gradientStep(128);
+        double[] ms = gradientStep(128, false);
         row.put("dl4jMs", Math.round(ms[0] * 1000) / 1000.0);
         row.put("onednnDirectMs", Math.round(ms[1] * 1000) / 1000.0);
         row.put("speedup", Math.round(ms[0] / ms[1] * 100) / 100.0);
+        double[] fit = gradientStep(128, true);
+        row.put("fitDl4jMs", Math.round(fit[0] * 1000) / 1000.0);
+        row.put("fitOnednnDirectMs", Math.round(fit[1] * 1000) / 1000.0);
+        row.put("fitSpeedup", Math.round(fit[0] / fit[1] * 100) / 100.0);
         row.put("threads", threads());
         System.out.println(json.writeValueAsString(row));
         return 0;
     }
 
     /**
-     * Milliseconds per forward + backward pass of the MLP, DL4J ({@code computeGradientAndScore}) and the direct
-     * oneDNN engine, alternating rounds of each so that a noisy neighbour hits both alike.
+     * Milliseconds per forward + backward pass of the MLP ({@code fit}: per whole training step, DL4J's updater
+     * included), DL4J ({@code computeGradientAndScore} / {@code fit}) and the direct oneDNN engine, alternating rounds
+     * of each so that a noisy neighbour hits both alike.
      */
-    double[] gradientStep(int batch) {
+    double[] gradientStep(int batch, boolean fit) {
         DeepshardConfig c = ConfigLoader.parse("""
                 model: {name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}
                 data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
@@ -92,13 +97,16 @@ public final class NativeBenchJob implements Callable<Integer> {
         double[] total = new double[2];
         long[] steps = new long[2];
         try (OneDnnNet fast = OneDnnNet.of(net)) {
-            for (int i = 0; i < 20; i++) { net.computeGradientAndScore(); fast.computeGradient(x, y); } // warm-up
+            var data = new org.nd4j.linalg.dataset.DataSet(x, y);
+            Runnable dl4jStep = fit ? () -> net.fit(data) : net::computeGradientAndScore;
+            Runnable directStep = fit ? () -> fast.fit(net, x, y) : () -> fast.computeGradient(x, y);
+            for (int i = 0; i < 20; i++) { dl4jStep.run(); directStep.run(); } // warm-up
             long start = System.nanoTime();
             while ((System.nanoTime() - start) / 1e9 < 2 * seconds) {
                 for (int side = 0; side < 2; side++) {
                     long t0 = System.nanoTime();
                     for (int i = 0; i < 20; i++) {
-                        if (side == 0) net.computeGradientAndScore(); else fast.computeGradient(x, y);
+                        (side == 0 ? dl4jStep : directStep).run();
                     }
                     total[side] += (System.nanoTime() - t0) / 1e6;
                     steps[side] += 20;

@@ -20,7 +20,10 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.deeplearning4j.nn.graph.vertex.GraphVertex;
 import org.nd4j.linalg.activations.IActivation;
 import org.nd4j.linalg.activations.impl.ActivationIdentity;
@@ -68,8 +71,9 @@ public final class OneDnnNet implements AutoCloseable {
     /** DL4J's default clipping of the softmax output before its log (LossMCXENT's DEFAULT_SOFTMAX_CLIPPING_EPSILON). */
     private static final double SOFTMAX_CLIP = 1e-10;
 
-    private final ComputationGraph net;
-    private final List<Layer> layers;
+    private final List<Layer> layers;        // no reference to the graph itself: a cache may hold this beside it
+    private final Gradient gradient;         // DL4J's view of the flattened gradient, for its updater
+    private final INDArray flatGradient;     // the network's flattened gradient array this engine writes
     private final int[] sizes;               // sizes[0] = input features, sizes[i + 1] = layer i's outputs
     private final List<Pointer> owned = new ArrayList<>();   // closed by close()
     private final engine eng;
@@ -79,8 +83,16 @@ public final class OneDnnNet implements AutoCloseable {
     private double lastLoss = Double.NaN;
 
     private OneDnnNet(ComputationGraph net, List<Layer> layers) {
-        this.net = net;
         this.layers = layers;
+        if (net.getFlattenedGradients() == null) net.initGradientsView();
+        // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
+        // updater treats it as this network's own gradient) and a view per parameter, keyed layer_param
+        this.flatGradient = net.getFlattenedGradients();
+        this.gradient = new DefaultGradient(flatGradient);
+        for (Layer l : layers) {
+            var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
+            for (var e : views.entrySet()) gradient.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
+        }
         this.sizes = new int[layers.size() + 1];
         for (int i = 0; i < layers.size(); i++) {
             var conf = (org.deeplearning4j.nn.conf.layers.FeedForwardLayer) layers.get(i).conf().getLayer();
@@ -158,6 +170,10 @@ public final class OneDnnNet implements AutoCloseable {
      */
     public double computeGradient(INDArray features, INDArray labels) {
         int b = (int) features.size(0);
+        if (features.rank() > 2 && features.length() == (long) b * sizes[0]) {
+            // images [batch, channels, height, width] into a dense first layer: DL4J flattens them in C order too
+            features = features.reshape('c', b, sizes[0]);
+        }
         if (features.rank() != 2 || features.size(1) != sizes[0]) {
             throw new IllegalArgumentException("features must be [batch, " + sizes[0] + "], found " + java.util.Arrays.toString(features.shape()));
         }
@@ -175,6 +191,26 @@ public final class OneDnnNet implements AutoCloseable {
     }
 
     public double lastLoss() { return lastLoss; }
+
+    /**
+     * One training step, what DL4J's {@code fit(DataSet)} does: the gradient here, then DL4J's own updater on it
+     * (division by the batch size, gradient normalization, regularization, the optimizer with its learning-rate
+     * schedule and state), the step {@code params -= update}, and the iteration count. Returns DL4J's score: the
+     * mean loss plus the regularization term. {@code net} must be the network this engine was made for.
+     */
+    public double fit(ComputationGraph net, INDArray features, INDArray labels) {
+        if (net.getFlattenedGradients() != flatGradient) {
+            throw new IllegalStateException("this engine was made for another network (or its gradient array was replaced)");
+        }
+        double loss = computeGradient(features, labels);
+        double score = loss + net.calcRegularizationScore(true);   // at the parameters the gradient was taken at
+        int iteration = net.getIterationCount(), epoch = net.getEpochCount();
+        net.getUpdater().update(gradient, iteration, epoch, (int) features.size(0), LayerWorkspaceMgr.noWorkspaces());
+        net.params().subi(gradient.gradient());   // DL4J's step function: params -= update (both flat views)
+        net.getConfiguration().setIterationCount(iteration + 1);
+        net.setScore(score);
+        return score;
+    }
 
     private static INDArray contiguous(INDArray a) {
         INDArray c = a.dataType() == DataType.FLOAT ? a : a.castTo(DataType.FLOAT);

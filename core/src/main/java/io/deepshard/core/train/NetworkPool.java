@@ -1,9 +1,12 @@
 package io.deepshard.core.train;
 
+import io.deepshard.core.engine.OneDnnNet;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 
+import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -16,6 +19,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 public final class NetworkPool {
     private static final Map<String, Queue<ComputationGraph>> POOL = new ConcurrentHashMap<>();
+    /** The direct oneDNN engine made for a network, by identity (ComputationGraph.equals compares parameters). */
+    private static final Map<ComputationGraph, Optional<OneDnnNet>> DIRECT = new IdentityHashMap<>();
+    /** {@code -Ddeepshard.onednn.direct=false}: engine onednn uses DL4J's oneDNN layer helpers only. */
+    public static final String DIRECT_PROPERTY = "deepshard.onednn.direct";
 
     private NetworkPool() {}
 
@@ -36,8 +43,32 @@ public final class NetworkPool {
         });
     }
 
+    /**
+     * The direct oneDNN engine for {@code net} when {@code engine} resolves to onednn, the network is one it runs
+     * ({@link OneDnnNet#unsupported}) and {@code -Ddeepshard.onednn.direct=false} is not set; else null, and the
+     * network trains on its own layers (DL4J's, or DL4J's oneDNN helpers). Made once per network and kept with it.
+     */
+    public static OneDnnNet directEngine(ComputationGraph net, String engine) {
+        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || "false".equals(System.getProperty(DIRECT_PROPERTY))) return null;
+        synchronized (DIRECT) {
+            return DIRECT.computeIfAbsent(net, n -> OneDnnNet.unsupported(n).isEmpty() ? Optional.of(OneDnnNet.of(n)) : Optional.empty()).orElse(null);
+        }
+    }
+
+    /** Frees the direct engine made for {@code net}, if any (a network that is not pooled). */
+    public static void forget(ComputationGraph net) {
+        Optional<OneDnnNet> fast;
+        synchronized (DIRECT) {
+            fast = DIRECT.remove(net);
+        }
+        if (fast != null) fast.ifPresent(OneDnnNet::close);
+    }
+
     public static void release(String graphJson, String engine, ComputationGraph net) {
-        if (disabled()) return;
+        if (disabled()) {
+            forget(net);
+            return;
+        }
         POOL.computeIfAbsent(key(graphJson, engine), k -> new ConcurrentLinkedQueue<>()).add(net);
     }
 

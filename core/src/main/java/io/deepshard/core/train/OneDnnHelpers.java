@@ -113,6 +113,18 @@ public final class OneDnnHelpers {
      * 2 SubsamplingLayer on oneDNN; 3 other layers on DL4J/OpenBLAS"}.
      */
     public static String describe(String resolvedEngine, ComputationGraph net) {
+        String direct = null;
+        if ("onednn".equals(resolvedEngine)) {
+            if ("false".equals(System.getProperty(NetworkPool.DIRECT_PROPERTY))) {
+                direct = "direct oneDNN engine switched off (-D" + NetworkPool.DIRECT_PROPERTY + "=false)";
+            } else {
+                var why = io.deepshard.core.engine.OneDnnNet.unsupported(net);
+                if (why.isEmpty()) {
+                    return resolvedEngine + ": all " + net.getLayers().length + " layers on the direct oneDNN engine";
+                }
+                direct = "direct oneDNN engine not used: " + why.get();
+            }
+        }
         Map<String, Integer> fast = new TreeMap<>();
         int other = 0;
         for (Layer l : net.getLayers()) {
@@ -126,7 +138,9 @@ public final class OneDnnHelpers {
             b.setLength(b.length() - 2);
             b.append(" on oneDNN; ");
         }
-        return b.append(other).append(" layer(s) on DL4J/OpenBLAS").toString();
+        b.append(other).append(" layer(s) on DL4J/OpenBLAS");
+        if (direct != null) b.append(" (").append(direct).append(')');
+        return b.toString();
     }
 
     /** How many layers of {@code net} run on a oneDNN helper. */

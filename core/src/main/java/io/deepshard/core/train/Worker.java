@@ -2,6 +2,7 @@ package io.deepshard.core.train;
 
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.Shard;
+import io.deepshard.core.engine.OneDnnNet;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import io.deepshard.core.data.SeededPermutation;
 import org.nd4j.linalg.dataset.DataSet;
@@ -43,13 +44,19 @@ public final class Worker {
         int n = shard.size();
         long examples = 0;
         double loss = 0;
+        OneDnnNet direct = NetworkPool.directEngine(net, recipe.engine());
         for (int step = plan.firstStep(round), end = step + plan.stepsInRound(round); step < end; step++) {
             int from = plan.batchStart(n, step), to = plan.batchStart(n, step + 1);
             if (to == from) continue;
             DataSet batch = shard.batch(from, to, recipe.normalizer(), recipe.numClasses());
-            net.fit(batch);
+            double score;
+            if (direct != null) {
+                score = direct.fit(net, batch.getFeatures(), batch.getLabels());
+            } else {
+                net.fit(batch);
+                score = net.score();
+            }
             NativeMemory.free(batch);
-            double score = net.score();
             if (!Double.isFinite(score)) {
                 throw new TrainingDivergedException("loss became " + score + " in worker " + shard.partition()
                         + ", iteration " + net.getConfiguration().getIterationCount()

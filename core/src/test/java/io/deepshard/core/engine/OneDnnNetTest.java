@@ -37,7 +37,12 @@ class OneDnnNetTest {
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, b, 784).subi(0.3);
         INDArray y = Nd4j.zeros(DataType.FLOAT, b, 10);
-        for (int i = 0; i < b; i++) y.putScalar(i, (i * 7 + seed) % 10, 1);
+        for (int i = 0; i < b; i++) {
+            int c = (int) ((i * 7 + seed) % 10);
+            y.putScalar(i, c, 1);
+            // a learnable task: each class brightens its own band of 78 pixels
+            x.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i), org.nd4j.linalg.indexing.NDArrayIndex.interval(c * 78, c * 78 + 78)).addi(1.0);
+        }
         return new INDArray[] {x, y};
     }
 
@@ -74,6 +79,48 @@ class OneDnnNetTest {
                 assertThat(loss).isCloseTo(expectedScore, org.assertj.core.data.Percentage.withPercentage(1e-4));
             }
         }
+    }
+
+    /**
+     * Twenty training steps of the same MLP from the same start on the same batches, DL4J's {@code fit} against the
+     * engine's: DL4J's updater runs in both (Nesterov momentum, L2, the iteration count), so the loss curves and the
+     * final parameters and updater state agree to float32 rounding.
+     */
+    @Test
+    void trainsToDl4jsCurve() {
+        String model = "{name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}";
+        DeepshardConfig c = ConfigLoader.parse("""
+                model: %s
+                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
+                training: {seed: 11, l2: 0.0005, optimizer: {type: nesterov, learningRate: 0.05, momentum: 0.9}}
+                """.formatted(model), "engine", List.of());
+        ComputationGraph dl4j = NetworkFactory.create(c.model(), c.data(), c.training());
+        ComputationGraph ours = NetworkFactory.create(c.model(), c.data(), c.training());
+        ours.setParams(dl4j.params().dup());
+        double worst = 0;
+        double first = 0, last = 0;
+        try (OneDnnNet fast = OneDnnNet.of(ours)) {
+            for (int step = 0; step < 20; step++) {
+                INDArray[] xy = batch(32, 100 + step);
+                dl4j.fit(new org.nd4j.linalg.dataset.DataSet(xy[0], xy[1]));
+                double a = dl4j.score();
+                double b = fast.fit(ours, xy[0].reshape(32, 1, 28, 28), xy[1]);   // images, flattened by the engine
+                assertThat(ours.score()).isEqualTo(b);
+                worst = Math.max(worst, Math.abs(a - b) / a);
+                if (step == 0) first = a;
+                last = a;
+            }
+        }
+        assertThat(last).as("it learned").isLessThan(first * 0.7);
+        assertThat(worst).as("worst relative loss difference over 20 steps").isLessThan(1e-5);
+        assertThat(ours.getIterationCount()).isEqualTo(dl4j.getIterationCount()).isEqualTo(20);
+        double params = ours.params().sub(dl4j.params()).norm2Number().doubleValue() / dl4j.params().norm2Number().doubleValue();
+        INDArray su = dl4j.getUpdater().getStateViewArray(), ou = ours.getUpdater().getStateViewArray();
+        double state = ou.sub(su).norm2Number().doubleValue() / su.norm2Number().doubleValue();
+        System.out.printf("MLP, 20 steps, loss %.4f -> %.4f: worst relative loss difference %.2e, parameters %.2e, updater state %.2e%n",
+                first, last, worst, params, state);
+        assertThat(params).as("parameters").isLessThan(1e-5);
+        assertThat(state).as("Nesterov momentum state").isLessThan(1e-4);
     }
 
     @Test

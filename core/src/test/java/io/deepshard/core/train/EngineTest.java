@@ -64,7 +64,8 @@ class EngineTest {
                 assertThat(withHelper(onednn, SubsamplingLayer.class)).isEqualTo(2);
                 assertThat(System.getProperty(OneDnnHelpers.DISABLE_PROPERTY)).as("restored").isEqualTo(jvmDefault);
                 assertThat(OneDnnHelpers.describe("onednn", onednn))
-                        .isEqualTo("onednn: 2 ConvolutionLayer, 2 SubsamplingLayer on oneDNN; 2 layer(s) on DL4J/OpenBLAS");
+                        .isEqualTo("onednn: 2 ConvolutionLayer, 2 SubsamplingLayer on oneDNN; 2 layer(s) on DL4J/OpenBLAS "
+                                + "(direct oneDNN engine not used: layer conv1 is a ConvolutionLayer (supported so far: DenseLayer, OutputLayer))");
                 assertThat(OneDnnHelpers.describe("dl4j", dl4j)).isEqualTo("dl4j: no layer on oneDNN; 6 layer(s) on DL4J/OpenBLAS");
             } finally {
                 if (before == null) System.clearProperty(OneDnnHelpers.DISABLE_PROPERTY);
@@ -170,6 +171,61 @@ class EngineTest {
             assertThat(onednnOff).as("onednn's worst relative loss difference from float64 (dl4j float32: %.3g)", dl4jOff)
                     .isLessThan(Math.max(1e-4, 3 * dl4jOff));
         }
+    }
+
+    /**
+     * A worker's round of an MLP on engine onednn runs on the direct oneDNN engine (NetworkPool.directEngine) and
+     * ends where the same round on DL4J's layers ends, to float32 rounding: same parameters, updater state, loss.
+     */
+    @Test
+    void anMlpRoundOnTheDirectEngineEndsWhereDl4jsEnds() {
+        String model = "{name: mlp, hidden: [64, 32], batchNorm: false, dropout: 0}";
+        DeepshardConfig c = config(model, "onednn");
+        ComputationGraph start = NetworkFactory.create(c.model(), c.data(), c.training());
+        assertThat(OneDnnHelpers.describe("onednn", start)).isEqualTo("onednn: all 3 layers on the direct oneDNN engine");
+        NetworkState initial = NetworkState.of(start);
+        var shard = io.deepshard.core.data.Shard.of(0, images(96, 5), 784);
+        var plan = new io.deepshard.core.data.BatchPlan(96, 1, 16, 6);
+        var norm = io.deepshard.core.transform.Normalizer.fixed("scale", 1);
+        RoundResult[] results = new RoundResult[2];
+        ComputationGraph[] nets = new ComputationGraph[2];
+        String[] engines = {"dl4j", "onednn"};
+        for (int e = 0; e < 2; e++) {
+            var recipe = new TrainingRecipe(start.getConfiguration().toJson(), norm, 10, plan, 7L, new int[0], engines[e]);
+            nets[e] = NetworkPool.build(recipe.graphJson(), engines[e]);
+            initial.loadInto(nets[e]);
+            assertThat(NetworkPool.directEngine(nets[e], engines[e]) != null).as(engines[e]).isEqualTo(e == 1);
+            results[e] = Worker.train(nets[e], recipe, shard, 0);
+            NetworkPool.forget(nets[e]);
+        }
+        assertThat(results[1].examples()).isEqualTo(96);
+        double loss0 = results[0].meanLoss(), loss1 = results[1].meanLoss();
+        assertThat(loss1).isCloseTo(loss0, org.assertj.core.data.Percentage.withPercentage(1e-3));
+        INDArray p0 = nets[0].params(), p1 = nets[1].params();
+        double params = p1.sub(p0).norm2Number().doubleValue() / p0.norm2Number().doubleValue();
+        INDArray u0 = nets[0].getUpdater().getStateViewArray(), u1 = nets[1].getUpdater().getStateViewArray();
+        double state = u1.sub(u0).norm2Number().doubleValue() / u0.norm2Number().doubleValue();
+        System.out.printf("MLP round of 6 steps, dl4j vs direct oneDNN engine: loss %.6f / %.6f, parameters %.2e, updater state %.2e%n",
+                loss0, loss1, params, state);
+        assertThat(params).isLessThan(1e-5);
+        assertThat(state).isLessThan(1e-4);
+        assertThat(nets[1].getIterationCount()).isEqualTo(nets[0].getIterationCount()).isEqualTo(6);
+    }
+
+    /** {@code n} 28x28 images whose class is a brighter band of rows over noise. */
+    private static List<io.deepshard.core.data.ImageRecord> images(int n, long seed) {
+        Random r = new Random(seed);
+        var out = new ArrayList<io.deepshard.core.data.ImageRecord>();
+        for (int i = 0; i < n; i++) {
+            int c = r.nextInt(10);
+            byte[] px = new byte[784];
+            for (int p = 0; p < 784; p++) {
+                int row = p / 28;
+                px[p] = (byte) Math.min(255, r.nextInt(90) + (row >= 2 + 2 * c && row < 4 + 2 * c ? 150 : 0));
+            }
+            out.add(new io.deepshard.core.data.ImageRecord(i, c, px));
+        }
+        return out;
     }
 
     @Test
