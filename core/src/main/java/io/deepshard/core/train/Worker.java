@@ -45,25 +45,26 @@ public final class Worker {
         long examples = 0;
         double loss = 0;
         OneDnnNet direct = NetworkPool.directEngine(net, recipe.engine());
-        for (int step = plan.firstStep(round), end = step + plan.stepsInRound(round); step < end; step++) {
-            int from = plan.batchStart(n, step), to = plan.batchStart(n, step + 1);
-            if (to == from) continue;
-            DataSet batch = shard.batch(from, to, recipe.normalizer(), recipe.numClasses());
-            double score;
-            if (direct != null) {
-                score = direct.fit(net, batch.getFeatures(), batch.getLabels());
-            } else {
-                net.fit(batch);
-                score = net.score();
+        try (Shard.Buffers buffers = new Shard.Buffers()) {
+            for (int step = plan.firstStep(round), end = step + plan.stepsInRound(round); step < end; step++) {
+                int from = plan.batchStart(n, step), to = plan.batchStart(n, step + 1);
+                if (to == from) continue;
+                DataSet batch = shard.batch(from, to, recipe.normalizer(), recipe.numClasses(), buffers);
+                double score;
+                if (direct != null) {
+                    score = direct.fit(net, batch.getFeatures(), batch.getLabels());
+                } else {
+                    net.fit(batch);
+                    score = net.score();
+                }
+                if (!Double.isFinite(score)) {
+                    throw new TrainingDivergedException("loss became " + score + " in worker " + shard.partition()
+                            + ", iteration " + net.getConfiguration().getIterationCount()
+                            + ": lower training.optimizer.learningRate or check the data normalization");
+                }
+                loss += score * (to - from);
+                examples += to - from;
             }
-            NativeMemory.free(batch);
-            if (!Double.isFinite(score)) {
-                throw new TrainingDivergedException("loss became " + score + " in worker " + shard.partition()
-                        + ", iteration " + net.getConfiguration().getIterationCount()
-                        + ": lower training.optimizer.learningRate or check the data normalization");
-            }
-            loss += score * (to - from);
-            examples += to - from;
         }
         return RoundResult.of(shard.partition(), plan.workers(), NetworkState.of(net), examples, loss, (System.nanoTime() - t0) / 1e9);
     }
