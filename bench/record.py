@@ -129,10 +129,10 @@ def native(out, rows, common):
                      f"**{ratio(o.get('imagesPerSecond'), t)}** |\n")
     grad = next((n for n in nat if n.get("row") == "gradient"), None)
     if grad:
-        lines.append(f"\nForward + backward of one training step, {grad['model']} b{grad['batch']}, one thread: DL4J's layers "
-                     f"{grad['dl4jMs']} ms, the direct oneDNN engine (`OneDnnNet`, same gradient into the same array) "
-                     f"{grad['onednnDirectMs']} ms: **{grad['speedup']}x**. (Not yet a training row: the engine is not wired into "
-                     f"training yet.)\n")
+        lines.append(f"\nOne training step of the {grad['model']} at b{grad['batch']}, one thread, in one process (`bench-native`, row "
+                     f"`gradient`): forward + backward {grad['dl4jMs']} ms on DL4J's layers, {grad['onednnDirectMs']} ms on the "
+                     f"direct oneDNN engine (`OneDnnNet`) ({grad['speedup']}x); whole step with the optimizer "
+                     f"{grad.get('fitDl4jMs', '')} ms vs {grad.get('fitOnednnDirectMs', '')} ms (**{grad.get('fitSpeedup', '')}x**).\n")
     peak = next((n["gflops"] for n in nat if n.get("row") == "peak"), None)
     vbits = next((n["vectorBits"] for n in nat if n.get("row") == "peak"), "")
     lines += [f"\nFP32 GEMM, n x n, one thread, GFLOPS. Peak measured by `bench/peak.c` ({vbits}-bit FMA chains, one core): "

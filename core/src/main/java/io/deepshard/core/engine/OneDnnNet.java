@@ -74,6 +74,9 @@ public final class OneDnnNet implements AutoCloseable {
     private final List<Layer> layers;        // no reference to the graph itself: a cache may hold this beside it
     private final Gradient gradient;         // DL4J's view of the flattened gradient, for its updater
     private final INDArray flatGradient;     // the network's flattened gradient array this engine writes
+    private final INDArray flatParams, updaterState;   // kept alive and checked: the fused updater writes them in place
+    private final FusedUpdater fused;        // null: DL4J's updater runs (fusedUnsupported says why)
+    private final String fusedUnsupported;
     private final int[] sizes;               // sizes[0] = input features, sizes[i + 1] = layer i's outputs
     private final List<Pointer> owned = new ArrayList<>();   // closed by close()
     private final engine eng;
@@ -88,6 +91,10 @@ public final class OneDnnNet implements AutoCloseable {
         // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
         // updater treats it as this network's own gradient) and a view per parameter, keyed layer_param
         this.flatGradient = net.getFlattenedGradients();
+        this.flatParams = net.params();
+        this.fusedUnsupported = FusedUpdater.unsupported(net).orElse(null);
+        this.fused = fusedUnsupported == null ? FusedUpdater.of(net) : null;
+        this.updaterState = net.getUpdater().getStateViewArray();
         this.gradient = new DefaultGradient(flatGradient);
         for (Layer l : layers) {
             var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
@@ -192,6 +199,16 @@ public final class OneDnnNet implements AutoCloseable {
 
     public double lastLoss() { return lastLoss; }
 
+    /** Whether two arrays (views or not) cover the same native memory. */
+    private static boolean sameMemory(INDArray a, INDArray b) {
+        if (a == b) return true;
+        if (a == null || b == null) return false;
+        return a.data().address() == b.data().address() && a.length() == b.length();
+    }
+
+    /** Why DL4J's updater runs instead of the fused one, or null when the fused one does. */
+    public String updaterFallback() { return fusedUnsupported; }
+
     /**
      * One training step, what DL4J's {@code fit(DataSet)} does: the gradient here, then DL4J's own updater on it
      * (division by the batch size, gradient normalization, regularization, the optimizer with its learning-rate
@@ -199,14 +216,19 @@ public final class OneDnnNet implements AutoCloseable {
      * mean loss plus the regularization term. {@code net} must be the network this engine was made for.
      */
     public double fit(ComputationGraph net, INDArray features, INDArray labels) {
-        if (net.getFlattenedGradients() != flatGradient) {
-            throw new IllegalStateException("this engine was made for another network (or its gradient array was replaced)");
+        if (!sameMemory(net.getFlattenedGradients(), flatGradient) || !sameMemory(net.params(), flatParams)
+                || !sameMemory(net.getUpdater().getStateViewArray(), updaterState)) {
+            throw new IllegalStateException("this engine was made for another network (or its parameter, gradient or updater arrays were replaced)");
         }
         double loss = computeGradient(features, labels);
         double score = loss + net.calcRegularizationScore(true);   // at the parameters the gradient was taken at
         int iteration = net.getIterationCount(), epoch = net.getEpochCount();
-        net.getUpdater().update(gradient, iteration, epoch, (int) features.size(0), LayerWorkspaceMgr.noWorkspaces());
-        net.params().subi(gradient.gradient());   // DL4J's step function: params -= update (both flat views)
+        if (fused != null) {
+            fused.apply(iteration, epoch, (int) features.size(0));
+        } else {
+            net.getUpdater().update(gradient, iteration, epoch, (int) features.size(0), LayerWorkspaceMgr.noWorkspaces());
+            net.params().subi(gradient.gradient());   // DL4J's step function: params -= update (both flat views)
+        }
         net.getConfiguration().setIterationCount(iteration + 1);
         net.setScore(score);
         return score;
