@@ -206,6 +206,11 @@ public final class OneDnnNet implements AutoCloseable {
         return a.data().address() == b.data().address() && a.length() == b.length();
     }
 
+    /** Why DL4J's updater would run for {@code net} instead of the fused optimizer step, or empty when it would not. */
+    public static Optional<String> updaterFallback(ComputationGraph net) {
+        return FusedUpdater.unsupported(net);
+    }
+
     /** Why DL4J's updater runs instead of the fused one, or null when the fused one does. */
     public String updaterFallback() { return fusedUnsupported; }
 

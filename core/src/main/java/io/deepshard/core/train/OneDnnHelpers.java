@@ -120,7 +120,9 @@ public final class OneDnnHelpers {
             } else {
                 var why = io.deepshard.core.engine.OneDnnNet.unsupported(net);
                 if (why.isEmpty()) {
-                    return resolvedEngine + ": all " + net.getLayers().length + " layers on the direct oneDNN engine";
+                    var updater = io.deepshard.core.engine.OneDnnNet.updaterFallback(net);
+                    return resolvedEngine + ": all " + net.getLayers().length + " layers on the direct oneDNN engine, "
+                            + (updater.isEmpty() ? "fused optimizer step" : "DL4J's optimizer step (" + updater.get() + ")");
                 }
                 direct = "direct oneDNN engine not used: " + why.get();
             }

@@ -130,6 +130,43 @@ class OneDnnNetTest {
         assertThat(state).as("Nesterov momentum state").isLessThan(1e-4);
     }
 
+    /**
+     * A worker loads the broadcast parameters and optimizer state into its network and only then makes the engine:
+     * making it must not reset DL4J's updater state (a resumed run continues with its Adam moments), and its first
+     * step must continue from them exactly as DL4J's would.
+     */
+    @Test
+    void makingTheEngineKeepsALoadedOptimizerState() {
+        String yaml = """
+                model: {name: mlp, hidden: [32], batchNorm: false, dropout: 0}
+                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
+                training: {seed: 5, optimizer: {type: adam, learningRate: 0.01}}
+                """;
+        DeepshardConfig c = ConfigLoader.parse(yaml, "engine", List.of());
+        ComputationGraph trained = NetworkFactory.create(c.model(), c.data(), c.training());
+        for (int i = 0; i < 5; i++) {
+            INDArray[] xy = batch(16, i);
+            trained.fit(new org.nd4j.linalg.dataset.DataSet(xy[0], xy[1]));
+        }
+        io.deepshard.core.train.NetworkState state = io.deepshard.core.train.NetworkState.of(trained);
+        ComputationGraph dl4j = NetworkFactory.create(c.model(), c.data(), c.training());
+        ComputationGraph ours = NetworkFactory.create(c.model(), c.data(), c.training());
+        state.loadInto(dl4j);
+        state.loadInto(ours);
+        INDArray loaded = ours.getUpdater().getStateViewArray().dup();
+        assertThat(loaded.norm2Number().doubleValue()).as("a non-zero Adam state").isGreaterThan(0);
+        try (OneDnnNet fast = OneDnnNet.of(ours)) {
+            assertThat(ours.getUpdater().getStateViewArray()).as("state after making the engine").isEqualTo(loaded);
+            INDArray[] xy = batch(16, 99);
+            dl4j.fit(new org.nd4j.linalg.dataset.DataSet(xy[0], xy[1]));
+            fast.fit(ours, xy[0], xy[1]);
+        }
+        double params = ours.params().sub(dl4j.params()).norm2Number().doubleValue() / dl4j.params().norm2Number().doubleValue();
+        INDArray su = dl4j.getUpdater().getStateViewArray(), ou = ours.getUpdater().getStateViewArray();
+        assertThat(params).as("parameters after one step from the loaded state").isLessThan(1e-6);
+        assertThat(ou.sub(su).norm2Number().doubleValue() / su.norm2Number().doubleValue()).as("Adam state").isLessThan(1e-5);
+    }
+
     @Test
     void namesWhatItCannotRun() {
         assertThat(OneDnnNet.unsupported(build("{name: mlp, hidden: [64], batchNorm: true, dropout: 0}")))

@@ -182,7 +182,7 @@ class EngineTest {
         String model = "{name: mlp, hidden: [64, 32], batchNorm: false, dropout: 0}";
         DeepshardConfig c = config(model, "onednn");
         ComputationGraph start = NetworkFactory.create(c.model(), c.data(), c.training());
-        assertThat(OneDnnHelpers.describe("onednn", start)).isEqualTo("onednn: all 3 layers on the direct oneDNN engine");
+        assertThat(OneDnnHelpers.describe("onednn", start)).isEqualTo("onednn: all 3 layers on the direct oneDNN engine, fused optimizer step");
         NetworkState initial = NetworkState.of(start);
         var shard = io.deepshard.core.data.Shard.of(0, images(96, 5), 784);
         var plan = new io.deepshard.core.data.BatchPlan(96, 1, 16, 6);
