@@ -54,7 +54,6 @@ final class FusedUpdater {
     // otherwise Adam is bound by scalar division and square root (1.0 ms instead of 0.1 ms for 235k parameters)
     private final float[] w, g;
     private final float[][] first, second;
-    private int steps;
 
     private FusedUpdater(List<Block> blocks, FloatBuffer params, FloatBuffer gradient) {
         this.blocks = blocks;
@@ -134,7 +133,9 @@ final class FusedUpdater {
         params.get(0, w);
         gradient.get(0, g);
         float batch = batchSize;
-        boolean flushNow = (++steps & 31) == 0;
+        // keyed on the network's iteration, not on this object's calls: a resumed run, or a round on another pooled
+        // network, zeroes at the same steps as an uninterrupted run, so results stay bit-identical
+        boolean flushNow = (iteration & 31) == 31;
         for (int k = 0; k < blocks.size(); k++) {
             Block b = blocks.get(k);
             float[] s1 = first[k], s2 = second[k];
@@ -160,7 +161,7 @@ final class FusedUpdater {
     }
 
     /**
-     * Sets subnormal values to zero, every 32 steps. The optimizer state of a parameter whose gradient stays zero (the
+     * Sets subnormal values to zero, every 32 iterations. The optimizer state of a parameter whose gradient stays zero (the
      * weights of a dead ReLU unit) decays geometrically into subnormal floats, which x86 computes with ~100 times
      * slower (a microcode assist; Java cannot set the CPU's flush-to-zero mode). A state below 1.2e-38 moves a weight
      * by less than 1e-30: zeroing it changes no result a float32 network can show, and zero stays zero.

@@ -81,8 +81,14 @@ public final class OneDnnNet implements AutoCloseable {
     private final List<Pointer> owned = new ArrayList<>();   // closed by close()
     private final engine eng;
     private final stream strm;
-    private int batch = -1;
-    private Plan plan;
+    // primitives per batch size: a round's full batches and an epoch's last, smaller one, without re-making either
+    private final java.util.LinkedHashMap<Integer, Plan> plans = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Plan> eldest) {
+            if (size() <= 4) return false;
+            eldest.getValue().close();
+            return true;
+        }
+    };
     private double lastLoss = Double.NaN;
 
     private OneDnnNet(ComputationGraph net, List<Layer> layers) {
@@ -188,10 +194,10 @@ public final class OneDnnNet implements AutoCloseable {
             throw new IllegalArgumentException("labels must be [" + b + ", " + sizes[sizes.length - 1] + "], found " + java.util.Arrays.toString(labels.shape()));
         }
         INDArray x = contiguous(features), y = contiguous(labels);
-        if (b != batch) {
-            if (plan != null) plan.close();
+        Plan plan = plans.get(b);
+        if (plan == null) {
             plan = new Plan(b);
-            batch = b;
+            plans.put(b, plan);
         }
         lastLoss = plan.run(x, y);
         return lastLoss;
@@ -246,8 +252,8 @@ public final class OneDnnNet implements AutoCloseable {
 
     @Override
     public void close() {
-        if (plan != null) plan.close();
-        plan = null;
+        for (Plan p : plans.values()) p.close();
+        plans.clear();
         for (int i = owned.size() - 1; i >= 0; i--) owned.get(i).close();
         owned.clear();
     }
