@@ -140,6 +140,15 @@ public final class OneDnnNet implements AutoCloseable {
             if (!v.hasLayer()) return "vertex " + name + " is a " + v.getClass().getSimpleName() + ", not a layer";
             List<String> inputs = net.getConfiguration().getVertexInputs().get(name);
             if (inputs.size() != 1 || !inputs.get(0).equals(previous)) return "layer " + name + " is not in a chain (inputs " + inputs + ")";
+            // the configuration's layer, not the runtime one: a frozen layer (transfer learning) reports its inner
+            // layer's configuration at runtime but has no gradient
+            var declared = ((LayerVertex) net.getConfiguration().getVertices().get(name)).getLayerConf().getLayer();
+            if (declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer
+                    || declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop
+                    || v.getLayer() instanceof org.deeplearning4j.nn.layers.FrozenLayer
+                    || v.getLayer() instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop) {
+                return "layer " + name + " is frozen (transfer learning)";
+            }
             var conf = v.getLayer().conf().getLayer();
             boolean last = out.size() == net.getLayers().length - 1;
             if (conf instanceof OutputLayer o) {

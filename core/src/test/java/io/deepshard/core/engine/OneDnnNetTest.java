@@ -173,6 +173,9 @@ class OneDnnNetTest {
                 .hasValueSatisfying(why -> assertThat(why).contains("BatchNormalization"));
         assertThat(OneDnnNet.unsupported(build("{name: mlp, hidden: [64], batchNorm: false, dropout: 0.3}")))
                 .hasValueSatisfying(why -> assertThat(why).contains("dropout"));
+        ComputationGraph transfer = new org.deeplearning4j.nn.transferlearning.TransferLearning.GraphBuilder(
+                build("{name: mlp, hidden: [16, 8], batchNorm: false, dropout: 0}")).setFeatureExtractor("dense1").build();
+        assertThat(OneDnnNet.unsupported(transfer)).hasValue("layer dense1 is frozen (transfer learning)");
         assertThatThrownBy(() -> OneDnnNet.of(build("lenet5")))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("the oneDNN engine cannot run this network")
