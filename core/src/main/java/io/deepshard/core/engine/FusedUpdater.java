@@ -87,8 +87,8 @@ final class FusedUpdater {
         if (net.params().dataType() != DataType.FLOAT) return "parameters are not float32";
         var updater = net.getUpdater(true);
         for (UpdaterBlock ub : updater.getUpdaterBlocks()) {
-            if (ub.getGradientUpdater() == null) ub.init();   // what DL4J does before its first update: state zeroed
-            IUpdater config = ub.getGradientUpdater().getConfig();
+            UpdaterBlock.ParamState firstParam = ub.getLayersAndVariablesInBlock().get(0);
+            IUpdater config = firstParam.getLayer().getConfig().getUpdaterByParam(firstParam.getParamName());
             if (!(config instanceof Sgd || config instanceof Nesterovs || config instanceof Adam)) {
                 return "optimizer " + config.getClass().getSimpleName() + " (fused: sgd, nesterov, adam)";
             }
@@ -112,6 +112,9 @@ final class FusedUpdater {
                 ranges.add(new Range(p.getParamOffsetStart(), p.getParamOffsetEnd(), l2));
             }
             if (out != null) {
+                // what DL4J does before its first update: the state view is zeroed if the network is new (a state
+                // loaded into it before stays, OneDnnNetTest)
+                if (ub.getGradientUpdater() == null) ub.init();
                 INDArray view = ub.getUpdaterView();
                 out.add(new Block(config, ub.getParamOffsetStart(), ub.getParamOffsetEnd(), view == null ? null : buffer(view), ranges));
             }

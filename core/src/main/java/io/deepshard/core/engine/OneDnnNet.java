@@ -89,7 +89,6 @@ public final class OneDnnNet implements AutoCloseable {
             return true;
         }
     };
-    private double lastLoss = Double.NaN;
 
     private OneDnnNet(ComputationGraph net, List<Layer> layers) {
         this.layers = layers;
@@ -208,11 +207,8 @@ public final class OneDnnNet implements AutoCloseable {
             plan = new Plan(b);
             plans.put(b, plan);
         }
-        lastLoss = plan.run(x, y);
-        return lastLoss;
+        return plan.run(x, y);
     }
-
-    public double lastLoss() { return lastLoss; }
 
     /** Whether two arrays (views or not) cover the same native memory. */
     private static boolean sameMemory(INDArray a, INDArray b) {
