@@ -49,10 +49,15 @@ public final class NetworkPool {
      * network trains on its own layers (DL4J's, or DL4J's oneDNN helpers). Made once per network and kept with it.
      */
     public static OneDnnNet directEngine(ComputationGraph net, String engine) {
-        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || "false".equals(System.getProperty(DIRECT_PROPERTY))) return null;
+        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || directSwitchedOff()) return null;
         synchronized (DIRECT) {
             return DIRECT.computeIfAbsent(net, n -> OneDnnNet.unsupported(n).isEmpty() ? Optional.of(OneDnnNet.of(n)) : Optional.empty()).orElse(null);
         }
+    }
+
+    /** Whether {@code -Ddeepshard.onednn.direct=false} keeps engine onednn to DL4J's layer helpers. */
+    static boolean directSwitchedOff() {
+        return "false".equals(System.getProperty(DIRECT_PROPERTY));
     }
 
     /** Frees the direct engine made for {@code net}, if any (a network that is not pooled). */

@@ -115,7 +115,7 @@ public final class OneDnnHelpers {
     public static String describe(String resolvedEngine, ComputationGraph net) {
         String direct = null;
         if ("onednn".equals(resolvedEngine)) {
-            if ("false".equals(System.getProperty(NetworkPool.DIRECT_PROPERTY))) {
+            if (NetworkPool.directSwitchedOff()) {
                 direct = "direct oneDNN engine switched off (-D" + NetworkPool.DIRECT_PROPERTY + "=false)";
             } else {
                 var why = io.deepshard.core.engine.OneDnnNet.unsupported(net);
