@@ -127,12 +127,16 @@ def native(out, rows, common):
         t = torch_for(model, tb).get("inferenceImagesPerSecond")
         lines.append(f"| {model} | {d.get('imagesPerSecond', '')} | {o.get('imagesPerSecond', '')} | {t or 'unavailable'} | "
                      f"**{ratio(o.get('imagesPerSecond'), t)}** |\n")
-    grad = next((n for n in nat if n.get("row") == "gradient"), None)
-    if grad:
-        lines.append(f"\nOne training step of the {grad['model']} at b{grad['batch']}, one thread, in one process (`bench-native`, row "
-                     f"`gradient`): forward + backward {grad['dl4jMs']} ms on DL4J's layers, {grad['onednnDirectMs']} ms on the "
-                     f"direct oneDNN engine (`OneDnnNet`) ({grad['speedup']}x); whole step with the optimizer "
-                     f"{grad.get('fitDl4jMs', '')} ms vs {grad.get('fitOnednnDirectMs', '')} ms (**{grad.get('fitSpeedup', '')}x**).\n")
+    grads = [n for n in nat if n.get("row") == "gradient"]
+    if grads:
+        lines += ["\nOne training step, one thread, in one process (`bench-native`, rows `gradient`): DL4J's `computeGradientAndScore` / "
+                  "`fit` against the direct oneDNN engine (`OneDnnNet`) on the same network, batches and array.\n\n",
+                  "| model | batch | DL4J side | forward + backward, DL4J / direct (ms) | speed-up | whole step with optimizer (ms) | "
+                  "speed-up | direct img/s |\n|---|---|---|---|---|---|---|---|\n"]
+        for g in grads:
+            lines.append(f"| {g['model']} | {g['batch']} | {g.get('dl4jLayers', 'DL4J')} | {g['dl4jMs']} / {g['onednnDirectMs']} | "
+                         f"{g['speedup']}x | {g.get('fitDl4jMs', '')} / {g.get('fitOnednnDirectMs', '')} | **{g.get('fitSpeedup', '')}x** | "
+                         f"{g.get('directImagesPerSecond', '')} |\n")
     peak = next((n["gflops"] for n in nat if n.get("row") == "peak"), None)
     vbits = next((n["vectorBits"] for n in nat if n.get("row") == "peak"), "")
     lines += [f"\nFP32 GEMM, n x n, one thread, GFLOPS. Peak measured by `bench/peak.c` ({vbits}-bit FMA chains, one core): "

@@ -22,8 +22,8 @@ import java.util.concurrent.Callable;
  * {@code bench-native}: the native kernels alone, on this JVM's threads (one, as a Spark task slot, unless
  * OMP_NUM_THREADS says otherwise): FP32 GEMM GFLOPS of ND4J's OpenBLAS at n = 256..2048 (best of repeated runs), and
  * inference images/s at batch 256 of LeNet-5 and ResNet-20 on each engine ({@code training.engine} dl4j and onednn),
- * and the forward + backward pass of one training step (the MLP 784-256-128-10 at batch 128) by DL4J's layers and by
- * the direct oneDNN engine ({@link OneDnnNet}), which computes the same gradient into the same array.
+ * and the forward + backward pass of one training step (the MLP 784-256-128-10 at batch 128, LeNet-5 at 64 and 128) by
+ * DL4J's layers (LeNet-5's on DL4J's oneDNN helpers) and by the direct oneDNN engine ({@link OneDnnNet}), which computes the same gradient into the same array.
  * Prints one JSON object per row for bench/run native, which sets them against the CPU's measured peak
  * (bench/peak.c) and PyTorch in the same run.
  */
@@ -60,35 +60,38 @@ public final class NativeBenchJob implements Callable<Integer> {
                 System.out.println(json.writeValueAsString(row));
             }
         }
-        var row = new LinkedHashMap<String, Object>();
-        row.put("row", "gradient");
-        row.put("model", "mlp-784-256-128-10");
-        row.put("batch", 128);
-        double[] ms = gradientStep(128, false);
-        row.put("dl4jMs", Math.round(ms[0] * 1000) / 1000.0);
-        row.put("onednnDirectMs", Math.round(ms[1] * 1000) / 1000.0);
-        row.put("speedup", Math.round(ms[0] / ms[1] * 100) / 100.0);
-        double[] fit = gradientStep(128, true);
-        row.put("fitDl4jMs", Math.round(fit[0] * 1000) / 1000.0);
-        row.put("fitOnednnDirectMs", Math.round(fit[1] * 1000) / 1000.0);
-        row.put("fitSpeedup", Math.round(fit[0] / fit[1] * 100) / 100.0);
-        row.put("threads", threads());
-        System.out.println(json.writeValueAsString(row));
+        // the MLP has no layer DL4J's helpers take, so DL4J runs its own; LeNet-5's DL4J side is the onednn engine's
+        // fallback (conv and pooling on DL4J's oneDNN helpers), the best DL4J does
+        for (String[] m : new String[][] {{"mlp-784-256-128-10", "{name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}", "dl4j", "128"},
+                {"lenet5", "lenet5", "onednn", "64"}, {"lenet5", "lenet5", "onednn", "128"}}) {
+            int batch = Integer.parseInt(m[3]);
+            var row = new LinkedHashMap<String, Object>();
+            row.put("row", "gradient");
+            row.put("model", m[0]);
+            row.put("batch", batch);
+            row.put("dl4jLayers", m[2].equals("dl4j") ? "DL4J" : "DL4J with oneDNN helpers");
+            double[] ms = gradientStep(m[1], m[2], batch, false);
+            row.put("dl4jMs", Math.round(ms[0] * 1000) / 1000.0);
+            row.put("onednnDirectMs", Math.round(ms[1] * 1000) / 1000.0);
+            row.put("speedup", Math.round(ms[0] / ms[1] * 100) / 100.0);
+            double[] fit = gradientStep(m[1], m[2], batch, true);
+            row.put("fitDl4jMs", Math.round(fit[0] * 1000) / 1000.0);
+            row.put("fitOnednnDirectMs", Math.round(fit[1] * 1000) / 1000.0);
+            row.put("fitSpeedup", Math.round(fit[0] / fit[1] * 100) / 100.0);
+            row.put("directImagesPerSecond", Math.round(batch / fit[1] * 1000));
+            row.put("threads", threads());
+            System.out.println(json.writeValueAsString(row));
+        }
         return 0;
     }
 
     /**
-     * Milliseconds per forward + backward pass of the MLP ({@code fit}: per whole training step, DL4J's updater
-     * included), DL4J ({@code computeGradientAndScore} / {@code fit}) and the direct oneDNN engine, alternating rounds
-     * of each so that a noisy neighbour hits both alike.
+     * Milliseconds per forward + backward pass of {@code model} ({@code fit}: per whole training step, the optimizer
+     * included), DL4J on {@code engine}'s layers ({@code computeGradientAndScore} / {@code fit}) and the direct oneDNN
+     * engine, alternating rounds of each so that a noisy neighbour hits both alike.
      */
-    double[] gradientStep(int batch, boolean fit) {
-        DeepshardConfig c = ConfigLoader.parse("""
-                model: {name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}
-                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
-                training: {seed: 1, engine: dl4j}
-                """, "bench-native", List.of());
-        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
+    double[] gradientStep(String model, String engine, int batch, boolean fit) {
+        ComputationGraph net = network(model, engine);
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, 784), y = Nd4j.zeros(DataType.FLOAT, batch, 10);
         for (int i = 0; i < batch; i++) y.putScalar(i, i % 10, 1);
@@ -141,15 +144,7 @@ public final class NativeBenchJob implements Callable<Integer> {
 
     /** Images/s of the network's forward pass (inference mode) at this batch, on the engine's layers. */
     double inference(String model, String engine, int batch) {
-        DeepshardConfig c = ConfigLoader.parse("""
-                model: %s
-                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
-                training: {seed: 1, engine: %s}
-                """.formatted(model, engine), "bench-native", List.of());
-        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
-        if (OneDnnHelpers.onednnLayers(net) == 0 != "dl4j".equals(OneDnnHelpers.resolve(engine))) {
-            throw new IllegalStateException("engine " + engine + " built " + OneDnnHelpers.describe(engine, net));
-        }
+        ComputationGraph net = network(model, engine);
         Nd4j.getRandom().setSeed(2);
         INDArray x = Nd4j.randn(DataType.FLOAT, batch, 784);
         for (int i = 0; i < 3; i++) net.outputSingle(false, x); // warm-up
@@ -160,5 +155,19 @@ public final class NativeBenchJob implements Callable<Integer> {
             double s = (System.nanoTime() - t0) / 1e9;
             if (s >= seconds) return images / s;
         }
+    }
+
+    /** {@code model} for Fashion-MNIST with {@code engine}'s layers (DL4J's own, or conv and pooling on its oneDNN helpers). */
+    static ComputationGraph network(String model, String engine) {
+        DeepshardConfig c = ConfigLoader.parse("""
+                model: %s
+                data: {train: fashion-mnist:train, inputShape: [1, 28, 28], numClasses: 10}
+                training: {seed: 1, engine: %s}
+                """.formatted(model, engine), "bench-native", List.of());
+        ComputationGraph net = NetworkFactory.create(c.model(), c.data(), c.training());
+        if (OneDnnHelpers.onednnLayers(net) == 0 != "dl4j".equals(OneDnnHelpers.resolve(engine))) {
+            throw new IllegalStateException("engine " + engine + " built " + OneDnnHelpers.describe(engine, net));
+        }
+        return net;
     }
 }

@@ -14,6 +14,21 @@ import org.bytedeco.dnnl.primitive;
 import org.bytedeco.dnnl.primitive_attr;
 import org.bytedeco.dnnl.global.dnnl.prop_kind;
 import org.bytedeco.dnnl.stream;
+import org.bytedeco.dnnl.convolution_backward_data;
+import org.bytedeco.dnnl.convolution_backward_weights;
+import org.bytedeco.dnnl.convolution_forward;
+import org.bytedeco.dnnl.pooling_backward;
+import org.bytedeco.dnnl.pooling_forward;
+import org.bytedeco.dnnl.reorder;
+import org.bytedeco.javacpp.LongPointer;
+import org.deeplearning4j.nn.conf.CNN2DFormat;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
+import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
+import org.nd4j.linalg.activations.impl.ActivationLReLU;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.Pointer;
 import org.deeplearning4j.nn.api.Layer;
@@ -48,21 +63,27 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
 
 /**
- * Issue 7's engine, first part: forward and backward of a DL4J network computed by oneDNN primitives called directly
- * (JavaCPP's {@code org.bytedeco:dnnl}), reading the network's own parameter arrays and writing DL4J's own flattened
- * gradient array. So DL4J's updater, checkpoints, model bundles and parameter averaging see exactly what they see
- * after DL4J's {@code computeGradientAndScore()}: the same layout and the same scaling (DL4J's gradient is the sum
- * over the mini-batch; its updater divides by the batch size).
+ * Issue 7's engine: forward and backward of a DL4J network computed by oneDNN primitives called directly (JavaCPP's
+ * {@code org.bytedeco:dnnl}), reading the network's own parameter arrays and writing DL4J's own flattened gradient
+ * array. So DL4J's updater, checkpoints, model bundles and parameter averaging see exactly what they see after
+ * DL4J's {@code computeGradientAndScore()}: the same layout and the same scaling (DL4J's gradient is the sum over the
+ * mini-batch; its updater divides by the batch size).
  *
- * <p>What it does differently from DL4J's layers: every primitive is created once per batch shape and reused;
- * activations are fused into the layer as oneDNN post-ops; the first layer computes no gradient for its input; one
- * primitive call per layer and direction instead of DL4J's chain of small ND4J ops (the MLP's forward + backward:
- * 1.8-2.0 ms instead of DL4J's 8.7-10 ms at batch 128, docs/native.md).
+ * <p>What it does differently from DL4J's layers: every primitive is created once per input shape and reused;
+ * convolution and pooling run in the blocked layouts oneDNN's fast kernels choose (e.g. nChw8c), kept from layer to
+ * layer and reordered only where a layer wants another one (the images coming in, the weights, the flattening before
+ * the first dense layer); activations are fused into the layer as oneDNN post-ops; the first layer computes no
+ * gradient for its input; one primitive call per layer and direction instead of DL4J's chain of ND4J ops.
  *
- * <p>Supported so far: a chain of {@link DenseLayer}s (activation identity, ReLU, tanh or sigmoid; with or without
- * bias; no dropout) ending in an {@link OutputLayer} with softmax and {@link LossMCXENT} without class weights.
+ * <p>Supported: a chain of {@link ConvolutionLayer}s (NCHW; Truncate, Strict or Same; any stride, padding, dilation),
+ * {@link SubsamplingLayer}s (max or average, no dilation) and {@link DenseLayer}s (no layer norm), activations
+ * identity, ReLU, leaky ReLU, tanh or sigmoid, with or without bias, no dropout, ending in an {@link OutputLayer} with
+ * softmax and {@link LossMCXENT} without class weights; DL4J's own reshaping preprocessors between them.
  * {@link #unsupported} names the first layer that is not, so a caller can fall back to DL4J and say why.
  * Not thread-safe: one instance per network, used by the thread that trains it.
  */
@@ -71,27 +92,47 @@ public final class OneDnnNet implements AutoCloseable {
     /** DL4J's default clipping of the softmax output before its log (LossMCXENT's DEFAULT_SOFTMAX_CLIPPING_EPSILON). */
     private static final double SOFTMAX_CLIP = 1e-10;
 
-    private final List<Layer> layers;        // no reference to the graph itself: a cache may hold this beside it
+    /** One layer of the chain as this engine runs it. */
+    private sealed interface Spec permits Dense, Conv, Pool {
+        String name();
+    }
+
+    /** A dense or output layer; {@code act} is null for identity (and for the output layer, whose softmax is in Java). */
+    private record Dense(String name, Layer layer, Act act, long nIn, long nOut) implements Spec {}
+
+    /** A 2-D convolution; DL4J's dilation d is oneDNN's d - 1. */
+    private record Conv(String name, Layer layer, Act act, long nIn, long nOut, long[] kernel, long[] stride, long[] pad,
+                        long[] dilation, ConvolutionMode mode) implements Spec {}
+
+    /** Max or average pooling. */
+    private record Pool(String name, algorithm alg, long[] kernel, long[] stride, long[] pad, ConvolutionMode mode) implements Spec {}
+
+    /** An activation as a oneDNN eltwise algorithm whose backward pass reads the activation's output. */
+    private record Act(algorithm alg, float alpha) {}
+
+    private final List<Spec> specs;           // no reference to the graph itself: a cache may hold this beside it
+    private final long[] imageShape;          // [channels, height, width] when the first layer takes images, else null
+    private final long inputs, classes;       // features per example; the output layer's size
     private final Gradient gradient;         // DL4J's view of the flattened gradient, for its updater
     private final INDArray flatGradient;     // the network's flattened gradient array this engine writes
     private final INDArray flatParams, updaterState;   // kept alive and checked: the fused updater writes them in place
     private final FusedUpdater fused;        // null: DL4J's updater runs (fusedUnsupported says why)
     private final String fusedUnsupported;
-    private final int[] sizes;               // sizes[0] = input features, sizes[i + 1] = layer i's outputs
     private final List<Pointer> owned = new ArrayList<>();   // closed by close()
     private final engine eng;
     private final stream strm;
-    // primitives per batch size: a round's full batches and an epoch's last, smaller one, without re-making either
-    private final java.util.LinkedHashMap<Integer, Plan> plans = new java.util.LinkedHashMap<>(4, 0.75f, true) {
-        @Override protected boolean removeEldestEntry(java.util.Map.Entry<Integer, Plan> eldest) {
+    // primitives per input shape: a round's full batches and an epoch's last, smaller one, without re-making either
+    private final java.util.LinkedHashMap<String, Plan> plans = new java.util.LinkedHashMap<>(4, 0.75f, true) {
+        @Override protected boolean removeEldestEntry(java.util.Map.Entry<String, Plan> eldest) {
             if (size() <= 4) return false;
             eldest.getValue().close();
             return true;
         }
     };
 
-    private OneDnnNet(ComputationGraph net, List<Layer> layers) {
-        this.layers = layers;
+    private OneDnnNet(ComputationGraph net, List<Spec> specs, long[] imageShape) {
+        this.specs = specs;
+        this.imageShape = imageShape;
         if (net.getFlattenedGradients() == null) net.initGradientsView();
         // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
         // updater treats it as this network's own gradient) and a view per parameter, keyed layer_param
@@ -101,35 +142,33 @@ public final class OneDnnNet implements AutoCloseable {
         this.fused = fusedUnsupported == null ? FusedUpdater.of(net) : null;
         this.updaterState = net.getUpdater().getStateViewArray();
         this.gradient = new DefaultGradient(flatGradient);
-        for (Layer l : layers) {
+        for (Layer l : net.getLayers()) {
             var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
             for (var e : views.entrySet()) gradient.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
         }
-        this.sizes = new int[layers.size() + 1];
-        for (int i = 0; i < layers.size(); i++) {
-            var conf = (org.deeplearning4j.nn.conf.layers.FeedForwardLayer) layers.get(i).conf().getLayer();
-            if (i == 0) sizes[0] = (int) conf.getNIn();
-            sizes[i + 1] = (int) conf.getNOut();
-        }
+        Spec first = specs.get(0);
+        this.inputs = imageShape != null ? imageShape[0] * imageShape[1] * imageShape[2] : first instanceof Dense d ? d.nIn() : -1;
+        this.classes = ((Dense) specs.get(specs.size() - 1)).nOut();
         this.eng = keep(owned, new engine(engine.kind.cpu, 0));
         this.strm = keep(owned, new stream(eng));
     }
 
     /** Why {@code net} cannot run on this engine, or empty when it can. */
     public static Optional<String> unsupported(ComputationGraph net) {
-        List<Layer> chain = new ArrayList<>();
-        return Optional.ofNullable(chain(net, chain));
+        return Optional.ofNullable(chain(net, new ArrayList<>(), new long[1][]));
     }
 
     /** The engine for {@code net}; an {@link IllegalArgumentException} names the first unsupported layer. */
     public static OneDnnNet of(ComputationGraph net) {
-        List<Layer> chain = new ArrayList<>();
-        String why = chain(net, chain);
+        List<Spec> chain = new ArrayList<>();
+        long[][] image = new long[1][];
+        String why = chain(net, chain, image);
         if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
-        return new OneDnnNet(net, chain);
+        return new OneDnnNet(net, chain, image[0]);
     }
 
-    private static String chain(ComputationGraph net, List<Layer> out) {
+    /** Reads the network into {@code out}; returns why it cannot run here, or null. {@code image[0]}: the input's [c, h, w]. */
+    private static String chain(ComputationGraph net, List<Spec> out, long[][] image) {
         if (net.getNumInputArrays() != 1 || net.getNumOutputArrays() != 1) return "it has more than one input or output";
         String previous = net.getConfiguration().getNetworkInputs().get(0);
         for (int index : net.topologicalSortOrder()) {
@@ -141,73 +180,179 @@ public final class OneDnnNet implements AutoCloseable {
             if (inputs.size() != 1 || !inputs.get(0).equals(previous)) return "layer " + name + " is not in a chain (inputs " + inputs + ")";
             // the configuration's layer, not the runtime one: a frozen layer (transfer learning) reports its inner
             // layer's configuration at runtime but has no gradient
-            var declared = ((LayerVertex) net.getConfiguration().getVertices().get(name)).getLayerConf().getLayer();
+            var vconf = (LayerVertex) net.getConfiguration().getVertices().get(name);
+            var declared = vconf.getLayerConf().getLayer();
             if (declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer
                     || declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop
                     || v.getLayer() instanceof org.deeplearning4j.nn.layers.FrozenLayer
                     || v.getLayer() instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop) {
                 return "layer " + name + " is frozen (transfer learning)";
             }
-            var conf = v.getLayer().conf().getLayer();
-            boolean last = out.size() == net.getLayers().length - 1;
-            if (conf instanceof OutputLayer o) {
+            Layer layer = v.getLayer();
+            var conf = layer.conf().getLayer();
+            boolean first = out.isEmpty(), last = out.size() == net.getLayers().length - 1;
+            boolean afterImages = !first && !(out.get(out.size() - 1) instanceof Dense);
+            InputPreProcessor pre = vconf.getPreProcessor();
+            if (conf.getIDropout() != null) return "layer " + name + " has dropout";
+            if (layer.numParams() > 0 && layer.params().dataType() != DataType.FLOAT) return "layer " + name + " is not float32";
+            // exact classes: subclasses (depthwise, separable, 1-D, 3-D, deconvolution...) compute something else
+            if (conf.getClass() == OutputLayer.class) {
+                OutputLayer o = (OutputLayer) conf;
                 if (!last) return "output layer " + name + " is not the last layer";
                 if (!(o.getActivationFn() instanceof ActivationSoftmax)) return "output layer " + name + " has activation " + o.getActivationFn() + ", not softmax";
                 if (!(o.getLossFn() instanceof LossMCXENT l) || l.getWeights() != null || l.getSoftmaxClipEps() != SOFTMAX_CLIP)
                     return "output layer " + name + " has loss " + o.getLossFn() + ", not unweighted MCXENT";
-            } else if (conf instanceof DenseLayer d) {
-                if (last) return "the last layer " + name + " is not an output layer";
-                if (algorithmOf(d.getActivationFn()) == null) return "layer " + name + " has activation " + d.getActivationFn() + " (supported: identity, relu, tanh, sigmoid)";
+                String p = flatteningPreprocessor(name, pre, first, afterImages);
+                if (p != null) return p;
+                out.add(new Dense(name, layer, null, o.getNIn(), o.getNOut()));
+            } else if (last) {
+                return "the last layer " + name + " is a " + conf.getClass().getSimpleName() + ", not an OutputLayer";
+            } else if (conf.getClass() == DenseLayer.class) {
+                DenseLayer d = (DenseLayer) conf;
+                Act act = actOf(d.getActivationFn());
+                if (act == null) return "layer " + name + " has activation " + d.getActivationFn() + " (supported: " + ACTIVATIONS + ")";
+                if (d.hasLayerNorm()) return "layer " + name + " has layer normalization";
+                String p = flatteningPreprocessor(name, pre, first, afterImages);
+                if (p != null) return p;
+                out.add(new Dense(name, layer, act.alg() == algorithm.undef ? null : act, d.getNIn(), d.getNOut()));
+            } else if (conf.getClass() == ConvolutionLayer.class) {
+                ConvolutionLayer c = (ConvolutionLayer) conf;
+                Act act = actOf(c.getActivationFn());
+                if (act == null) return "layer " + name + " has activation " + c.getActivationFn() + " (supported: " + ACTIVATIONS + ")";
+                String p = imagePreprocessor(name, pre, first, afterImages, c.getCnn2dDataFormat(), image);
+                if (p != null) return p;
+                String m = mode(name, c.getConvolutionMode());
+                if (m != null) return m;
+                int[] d = c.getDilation();
+                out.add(new Conv(name, layer, act.alg() == algorithm.undef ? null : act, c.getNIn(), c.getNOut(), longs(c.getKernelSize()),
+                        longs(c.getStride()), longs(c.getPadding()), new long[] {d[0] - 1, d[1] - 1}, c.getConvolutionMode()));
+            } else if (conf.getClass() == SubsamplingLayer.class) {
+                SubsamplingLayer s = (SubsamplingLayer) conf;
+                algorithm alg = switch (s.getPoolingType()) {
+                    case MAX -> algorithm.pooling_max;
+                    case AVG -> s.isAvgPoolIncludePadInDivisor() ? algorithm.pooling_avg_include_padding : algorithm.pooling_avg_exclude_padding;
+                    default -> null;
+                };
+                if (alg == null) return "layer " + name + " has pooling " + s.getPoolingType() + " (supported: MAX, AVG)";
+                if (s.getDilation()[0] != 1 || s.getDilation()[1] != 1) return "layer " + name + " is a dilated pooling " + java.util.Arrays.toString(s.getDilation());
+                String p = imagePreprocessor(name, pre, first, afterImages, s.getCnn2dDataFormat(), image);
+                if (p != null) return p;
+                String m = mode(name, s.getConvolutionMode());
+                if (m != null) return m;
+                out.add(new Pool(name, alg, longs(s.getKernelSize()), longs(s.getStride()), longs(s.getPadding()), s.getConvolutionMode()));
             } else {
-                return "layer " + name + " is a " + conf.getClass().getSimpleName() + " (supported so far: DenseLayer, OutputLayer)";
+                return "layer " + name + " is a " + conf.getClass().getSimpleName()
+                        + " (supported: ConvolutionLayer, SubsamplingLayer, DenseLayer, OutputLayer)";
             }
-            var vconf = (LayerVertex) net.getConfiguration().getVertices().get(name);
-            if (vconf.getPreProcessor() != null) return "layer " + name + " has an input preprocessor (" + vconf.getPreProcessor().getClass().getSimpleName() + ")";
-            if (conf.getIDropout() != null) return "layer " + name + " has dropout";
-            if (v.getLayer().getParam("W").dataType() != DataType.FLOAT) return "layer " + name + " is not float32";
-            out.add(v.getLayer());
             previous = name;
         }
         return out.isEmpty() ? "it has no layers" : null;
     }
 
-    /** oneDNN's algorithm for a DL4J activation whose backward pass reads the activation's output; null if none. */
-    private static algorithm algorithmOf(IActivation a) {
+    private static final String ACTIVATIONS = "identity, relu, leakyrelu, tanh, sigmoid";
+
+    /** A dense layer takes vectors: images only through DL4J's NCHW flattening, vectors without a preprocessor. */
+    private static String flatteningPreprocessor(String name, InputPreProcessor pre, boolean first, boolean afterImages) {
+        if (afterImages) {
+            if (pre instanceof CnnToFeedForwardPreProcessor c && c.getFormat() == CNN2DFormat.NCHW) return null;
+            return "layer " + name + " takes images through " + (pre == null ? "no preprocessor" : pre.getClass().getSimpleName())
+                    + " (supported: CnnToFeedForwardPreProcessor, NCHW)";
+        }
+        return pre == null ? null : "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
+    }
+
+    /** A convolution or pooling layer takes NCHW images: the network's (flat ones reshaped by DL4J) or the previous layer's. */
+    private static String imagePreprocessor(String name, InputPreProcessor pre, boolean first, boolean afterImages, CNN2DFormat format, long[][] image) {
+        if (format != CNN2DFormat.NCHW) return "layer " + name + " has data format " + format + " (supported: NCHW)";
+        if (first) {
+            if (pre == null) return null;   // [batch, channels, height, width] features, shape read per batch
+            if (pre instanceof FeedForwardToCnnPreProcessor f) {
+                image[0] = new long[] {f.getNumChannels(), f.getInputHeight(), f.getInputWidth()};
+                return null;
+            }
+        } else if (afterImages && pre == null) {
+            return null;
+        } else if (!afterImages) {
+            return "layer " + name + " takes images after a dense layer (not supported)";
+        }
+        return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
+    }
+
+    private static String mode(String name, ConvolutionMode mode) {
+        return mode == ConvolutionMode.Truncate || mode == ConvolutionMode.Strict || mode == ConvolutionMode.Same ? null
+                : "layer " + name + " has convolution mode " + mode + " (supported: Truncate, Strict, Same)";
+    }
+
+    private static long[] longs(int[] a) {
+        long[] l = new long[a.length];
+        for (int i = 0; i < a.length; i++) l[i] = a[i];
+        return l;
+    }
+
+    /** oneDNN's algorithm for a DL4J activation (undef for identity); null if there is none. */
+    private static Act actOf(IActivation a) {
         if (a instanceof ActivationReLU r) {
             // plain max(0, x) only: no cap, threshold or negative slope
-            return r.equals(new ActivationReLU()) ? algorithm.eltwise_relu_use_dst_for_bwd : null;
+            return r.equals(new ActivationReLU()) ? new Act(algorithm.eltwise_relu_use_dst_for_bwd, 0f) : null;
         }
-        if (a instanceof ActivationTanH) return algorithm.eltwise_tanh_use_dst_for_bwd;
-        if (a instanceof ActivationSigmoid) return algorithm.eltwise_logistic_use_dst_for_bwd;
-        if (a instanceof ActivationIdentity) return algorithm.undef;
+        // DL4J's leaky ReLU: x > 0 ? x : alpha x, derivative alpha at x <= 0 (oneDNN's: dst > 0 ? 1 : alpha)
+        if (a instanceof ActivationLReLU l && l.getAlpha() >= 0) return new Act(algorithm.eltwise_relu_use_dst_for_bwd, (float) l.getAlpha());
+        if (a instanceof ActivationTanH) return new Act(algorithm.eltwise_tanh_use_dst_for_bwd, 0f);
+        if (a instanceof ActivationSigmoid) return new Act(algorithm.eltwise_logistic_use_dst_for_bwd, 0f);
+        if (a instanceof ActivationIdentity) return new Act(algorithm.undef, 0f);
         return null;
     }
 
     /**
      * Forward and backward for one mini-batch: writes DL4J's gradient (sum over the batch) into the network's
      * flattened gradient array and returns the mean cross-entropy of the batch (without regularization, which
-     * DL4J's updater applies). {@code features} is [batch, inputs] float32 in C order, {@code labels} one-hot
-     * [batch, classes].
+     * DL4J's updater applies). {@code features} is float32 [batch, inputs] (images flattened in C order, as DL4J's
+     * preprocessor takes them) or [batch, channels, height, width]; {@code labels} one-hot [batch, classes].
      */
     public double computeGradient(INDArray features, INDArray labels) {
         int b = (int) features.size(0);
-        if (features.rank() > 2 && features.length() == (long) b * sizes[0]) {
-            // images [batch, channels, height, width] into a dense first layer: DL4J flattens them in C order too
-            features = features.reshape('c', b, sizes[0]);
+        long[] shape;
+        if (imageShape != null) {
+            if (features.length() != b * inputs) throw new IllegalArgumentException("features must be [batch, " + inputs + "] or [batch, "
+                    + imageShape[0] + ", " + imageShape[1] + ", " + imageShape[2] + "], found " + java.util.Arrays.toString(features.shape()));
+            shape = new long[] {b, imageShape[0], imageShape[1], imageShape[2]};
+        } else if (inputs < 0) {
+            // images without DL4J's reshaping preprocessor: their own shape
+            if (features.rank() != 4) throw new IllegalArgumentException("features must be [batch, channels, height, width], found " + java.util.Arrays.toString(features.shape()));
+            shape = features.shape();
+        } else {
+            // vectors, or images into a dense first layer: DL4J flattens them in C order too
+            if (features.length() != b * inputs || features.rank() == 1) {
+                throw new IllegalArgumentException("features must be [batch, " + inputs + "], found " + java.util.Arrays.toString(features.shape()));
+            }
+            shape = new long[] {b, inputs};
         }
-        if (features.rank() != 2 || features.size(1) != sizes[0]) {
-            throw new IllegalArgumentException("features must be [batch, " + sizes[0] + "], found " + java.util.Arrays.toString(features.shape()));
-        }
-        if (labels.rank() != 2 || labels.size(0) != b || labels.size(1) != sizes[sizes.length - 1]) {
-            throw new IllegalArgumentException("labels must be [" + b + ", " + sizes[sizes.length - 1] + "], found " + java.util.Arrays.toString(labels.shape()));
+        if (labels.rank() != 2 || labels.size(0) != b || labels.size(1) != classes) {
+            throw new IllegalArgumentException("labels must be [" + b + ", " + classes + "], found " + java.util.Arrays.toString(labels.shape()));
         }
         INDArray x = contiguous(features), y = contiguous(labels);
-        Plan plan = plans.get(b);
+        String key = java.util.Arrays.toString(shape);
+        Plan plan = plans.get(key);
         if (plan == null) {
-            plan = new Plan(b);
-            plans.put(b, plan);
+            plan = new Plan(shape);
+            plans.put(key, plan);
         }
         return plan.run(x, y);
+    }
+
+    /**
+     * The oneDNN implementation of each primitive for a batch of {@code shape} (e.g. {@code conv1 forward:
+     * brg:avx512_core}), made as {@link #computeGradient} would make it. For logs, benchmarks and tests: a
+     * {@code ref:} implementation is oneDNN's slow reference code.
+     */
+    public List<String> implementations(long... shape) {
+        String key = java.util.Arrays.toString(shape);
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = new Plan(shape);
+            plans.put(key, plan);
+        }
+        return List.copyOf(plan.impls);
     }
 
     /** Whether two arrays (views or not) cover the same native memory. */
@@ -268,104 +413,231 @@ public final class OneDnnNet implements AutoCloseable {
         return p;
     }
 
-    /** The primitives and memories of one batch size. */
+
+    /** A primitive with its arguments. */
+    private record Op(primitive p, IntMemoryMap args) {}
+
+    /** The primitives and memories of one input shape. */
     private final class Plan implements AutoCloseable {
         final int b, n;
         final List<Pointer> mine = new ArrayList<>();
-        final primitive[] fwd, bwdData, bwdWeights, actBwd;
-        final IntMemoryMap[] fwdArgs, bwdWeightsArgs, bwdDataArgs, actBwdArgs;
-        final memory[] act, diff, weights, bias, diffWeights, diffBias;
-        final memory.desc inputDesc;
-        final INDArray[] outputs;   // the layers' outputs, kept for the backward pass
-        final INDArray logitsGrad;
+        final List<Op> forward = new ArrayList<>();
+        final List<List<Op>> backward = new ArrayList<>();   // per layer, run last layer first
+        final List<String> impls = new ArrayList<>();
+        final memory input;
+        final INDArray logits, logitsGrad;
         final float[] row, label;
 
-        Plan(int b) {
-            this.b = b;
-            this.n = layers.size();
-            fwd = new primitive[n]; bwdData = new primitive[n]; bwdWeights = new primitive[n]; actBwd = new primitive[n];
-            act = new memory[n + 1]; diff = new memory[n + 1];
-            weights = new memory[n]; bias = new memory[n]; diffWeights = new memory[n]; diffBias = new memory[n];
-            outputs = new INDArray[n + 1];
-            fwdArgs = new IntMemoryMap[n]; bwdWeightsArgs = new IntMemoryMap[n]; bwdDataArgs = new IntMemoryMap[n]; actBwdArgs = new IntMemoryMap[n];
-            inputDesc = desc(b, sizes[0], memory.format_tag.nc);
+        Plan(long[] shape) {
+            this.b = (int) shape[0];
+            this.n = specs.size();
             // the input's memory: its data handle is pointed at each batch's features in run()
-            act[0] = keep(mine, new memory(inputDesc, eng, new FloatPointer(1)));
+            memory.desc inDesc = new memory.desc(shape, memory.data_type.f32, shape.length == 2 ? memory.format_tag.nc : memory.format_tag.nchw);
+            input = keep(mine, new memory(inDesc, eng, new FloatPointer(1)));
+            logits = Nd4j.createUninitialized(DataType.FLOAT, b, classes);
+            logitsGrad = Nd4j.createUninitialized(DataType.FLOAT, b, classes);
+            memory src = input, srcDiff = null;   // the previous layer's output and the gradient there (none for the input)
+            long[] dims = shape;
             for (int i = 0; i < n; i++) {
-                Layer layer = layers.get(i);
-                int in = sizes[i], out = sizes[i + 1];
-                memory.desc src = desc(b, in, memory.format_tag.nc), dst = desc(b, out, memory.format_tag.nc);
-                // DL4J keeps W as [nIn, nOut] in Fortran order: in memory that is oneDNN's [out][in] row-major "oi"
-                memory.desc wei = desc(out, in, memory.format_tag.oi);
-                INDArray bParam = layer.getParam("b");
-                boolean hasBias = bParam != null;
-                memory.desc bia = hasBias ? new memory.desc(new long[] {out}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
-                algorithm alg = i < n - 1 ? algorithmOf(layer.conf().getLayer() instanceof DenseLayer d ? d.getActivationFn() : null) : algorithm.undef;
-                primitive_attr attr = new primitive_attr();
-                if (alg != algorithm.undef) {
-                    post_ops ops = new post_ops();
-                    ops.append_eltwise(1.0f, alg, 0f, 0f);
-                    attr.set_post_ops(ops);
+                Spec s = specs.get(i);
+                List<Op> bwd = new ArrayList<>();
+                backward.add(bwd);
+                boolean last = i == n - 1;
+                memory[] out;
+                try {
+                    if (s instanceof Dense d) out = dense(d, src, srcDiff, dims, last, bwd);
+                    else if (s instanceof Conv c) out = conv(c, src, srcDiff, dims, bwd);
+                    else out = pool((Pool) s, src, srcDiff, dims, bwd);
+                } catch (RuntimeException e) {
+                    close();
+                    if (e instanceof IllegalArgumentException) throw e;
+                    throw new IllegalStateException("oneDNN could not make layer " + s.name() + "'s primitives for input " + java.util.Arrays.toString(dims) + ": " + e.getMessage(), e);
                 }
-                var fpd = new inner_product_forward.primitive_desc(
-                        new inner_product_forward.desc(prop_kind.forward_training, src, wei, bia, dst), attr, eng);
-                fwd[i] = keep(mine, new inner_product_forward(fpd));
-                bwdWeights[i] = keep(mine, new inner_product_backward_weights(new inner_product_backward_weights.primitive_desc(
-                        new inner_product_backward_weights.desc(src, wei, bia, dst), eng, fpd)));
-                if (i > 0) {
-                    // nobody needs the gradient of the input images: the first layer has no backward-data
-                    bwdData[i] = keep(mine, new inner_product_backward_data(new inner_product_backward_data.primitive_desc(
-                            new inner_product_backward_data.desc(src, wei, dst), eng, fpd)));
-                    diff[i] = keep(mine, new memory(src, eng));
-                }
-                if (alg != algorithm.undef) {
-                    var hint = new eltwise_forward.primitive_desc(new eltwise_forward.desc(prop_kind.forward_training, alg, dst, 0f, 0f), eng);
-                    actBwd[i] = keep(mine, new eltwise_backward(new eltwise_backward.primitive_desc(new eltwise_backward.desc(alg, dst, dst, 0f, 0f), eng, hint)));
-                }
-                weights[i] = keep(mine, new memory(wei, eng, layer.getParam("W").data().addressPointer()));
-                // DL4J's own views of this layer's segment of the flattened gradient
-                var grads = layer.conf().getLayer().initializer().getGradientsFromFlattened(layer.conf(), layer.getGradientsViewArray());
-                diffWeights[i] = keep(mine, new memory(wei, eng, grads.get("W").data().addressPointer()));
-                if (hasBias) {
-                    bias[i] = keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
-                    diffBias[i] = keep(mine, new memory(bia, eng, grads.get("b").data().addressPointer()));
-                }
-                outputs[i + 1] = Nd4j.createUninitialized(DataType.FLOAT, b, out);
-                act[i + 1] = keep(mine, new memory(dst, eng, outputs[i + 1].data().addressPointer()));
+                src = out[0];
+                srcDiff = out[1];
+                LongPointer p = src.get_desc().dims();
+                dims = new long[s instanceof Dense ? 2 : 4];
+                p.get(dims);
             }
-            logitsGrad = Nd4j.createUninitialized(DataType.FLOAT, b, sizes[n]);
-            diff[n] = keep(mine, new memory(desc(b, sizes[n], memory.format_tag.nc), eng, logitsGrad.data().addressPointer()));
-            for (int i = 0; i < n; i++) {
-                fwdArgs[i] = keep(mine, new IntMemoryMap().put(DNNL_ARG_SRC, act[i]).put(DNNL_ARG_WEIGHTS, weights[i]).put(DNNL_ARG_DST, act[i + 1]));
-                if (bias[i] != null) fwdArgs[i].put(DNNL_ARG_BIAS, bias[i]);
-                bwdWeightsArgs[i] = keep(mine, new IntMemoryMap().put(DNNL_ARG_SRC, act[i]).put(DNNL_ARG_DIFF_DST, diff[i + 1]).put(DNNL_ARG_DIFF_WEIGHTS, diffWeights[i]));
-                if (diffBias[i] != null) bwdWeightsArgs[i].put(DNNL_ARG_DIFF_BIAS, diffBias[i]);
-                if (bwdData[i] != null) bwdDataArgs[i] = keep(mine, new IntMemoryMap().put(DNNL_ARG_DIFF_DST, diff[i + 1]).put(DNNL_ARG_WEIGHTS, weights[i]).put(DNNL_ARG_DIFF_SRC, diff[i]));
-                // the activation's gradient in place: diff of the output becomes diff of the pre-activation
-                if (actBwd[i] != null) actBwdArgs[i] = keep(mine, new IntMemoryMap().put(DNNL_ARG_DST, act[i + 1]).put(DNNL_ARG_DIFF_DST, diff[i + 1]).put(DNNL_ARG_DIFF_SRC, diff[i + 1]));
+            row = new float[(int) classes];
+            label = new float[(int) classes];
+        }
+
+        /** Forward and backward of a dense layer; returns its output memory and the memory of its output's gradient. */
+        private memory[] dense(Dense d, memory src, memory srcDiff, long[] dims, boolean last, List<Op> bwd) {
+            long in = 1;
+            for (int k = 1; k < dims.length; k++) in *= dims[k];
+            if (in != d.nIn()) throw new IllegalArgumentException("layer " + d.name() + " takes " + d.nIn() + " inputs, found " + in + " (" + java.util.Arrays.toString(dims) + ")");
+            long out = d.nOut();
+            Layer layer = d.layer();
+            // DL4J keeps W as [nIn, nOut] in Fortran order: in memory that is oneDNN's [out][in] row-major "oi", and
+            // for images flattened in NCHW order (DL4J's CnnToFeedForwardPreProcessor) [out][c][h][w], "oihw"
+            boolean images = dims.length == 4;
+            memory.desc wei = images ? new memory.desc(new long[] {out, dims[1], dims[2], dims[3]}, memory.data_type.f32, memory.format_tag.oihw)
+                    : desc(out, in, memory.format_tag.oi);
+            // images: any layout oneDNN prefers with these weights, the previous layer's reordered into it if need be
+            memory.desc srcDesc = images ? new memory.desc(dims, memory.data_type.f32, memory.format_tag.any) : src.get_desc();
+            memory.desc dst = desc(b, out, memory.format_tag.nc);
+            INDArray bParam = layer.getParam("b");
+            memory.desc bia = bParam != null ? new memory.desc(new long[] {out}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
+            var fpd = new inner_product_forward.primitive_desc(
+                    new inner_product_forward.desc(prop_kind.forward_training, srcDesc, wei, bia, dst), attr(d.act()), eng);
+            memory x = into(src, fpd.src_desc(), forward, d.name() + " input");
+            memory weights = keep(mine, new memory(wei, eng, layer.getParam("W").data().addressPointer()));
+            memory y = last ? keep(mine, new memory(dst, eng, logits.data().addressPointer())) : keep(mine, new memory(dst, eng));
+            memory dy = last ? keep(mine, new memory(dst, eng, logitsGrad.data().addressPointer())) : keep(mine, new memory(dst, eng));
+            var grads = gradientViews(layer);
+            memory dW = keep(mine, new memory(wei, eng, grads.get("W").data().addressPointer()));
+            memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
+            memory db = bParam == null ? null : keep(mine, new memory(bia, eng, grads.get("b").data().addressPointer()));
+            add(forward, d.name() + " forward", fpd, new inner_product_forward(fpd), args(DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, y));
+            activationBackward(d.name(), d.act(), dst, y, dy, bwd);
+            var wpd = new inner_product_backward_weights.primitive_desc(new inner_product_backward_weights.desc(fpd.src_desc(), wei, bia, dst), eng, fpd);
+            add(bwd, d.name() + " backward weights", wpd, new inner_product_backward_weights(wpd),
+                    args(DNNL_ARG_SRC, x, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_WEIGHTS, dW, DNNL_ARG_DIFF_BIAS, db));
+            if (srcDiff != null) {
+                // nobody needs the gradient of the input images: the first layer has no backward-data
+                var dpd = new inner_product_backward_data.primitive_desc(new inner_product_backward_data.desc(fpd.src_desc(), wei, dst), eng, fpd);
+                memory dx = from(srcDiff, dpd.diff_src_desc());
+                add(bwd, d.name() + " backward data", dpd, new inner_product_backward_data(dpd), args(DNNL_ARG_DIFF_DST, dy, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_DIFF_SRC, dx));
+                reorder(dx, srcDiff, bwd, d.name() + " input gradient");
             }
-            row = new float[sizes[n]];
-            label = new float[sizes[n]];
+            return new memory[] {y, dy};
+        }
+
+        /** Forward and backward of a convolution, in the layouts oneDNN's fastest kernels for this shape want. */
+        private memory[] conv(Conv c, memory src, memory srcDiff, long[] dims, List<Op> bwd) {
+            if (dims.length != 4 || dims[1] != c.nIn()) throw new IllegalArgumentException("layer " + c.name() + " takes " + c.nIn() + " channels, found " + java.util.Arrays.toString(dims));
+            long[][] geometry = geometry(c.name(), dims, c.kernel(), c.stride(), c.pad(), c.dilation(), c.mode());
+            long[] dstDims = {b, c.nOut(), geometry[0][0], geometry[0][1]}, padL = geometry[1], padR = geometry[2];
+            long[] weiDims = {c.nOut(), c.nIn(), c.kernel()[0], c.kernel()[1]};
+            Layer layer = c.layer();
+            INDArray bParam = layer.getParam("b");
+            memory.desc srcAny = anyDesc(dims), weiAny = anyDesc(weiDims), dstAny = anyDesc(dstDims);
+            memory.desc bia = bParam != null ? new memory.desc(new long[] {c.nOut()}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
+            var fpd = new convolution_forward.primitive_desc(new convolution_forward.desc(prop_kind.forward_training, algorithm.convolution_direct,
+                    srcAny, weiAny, bia, dstAny, c.stride(), c.dilation(), padL, padR), attr(c.act()), eng);
+            memory x = into(src, fpd.src_desc(), forward, c.name() + " input");
+            // DL4J's W is [nOut, nIn, kH, kW] in C order, oneDNN's oihw; reordered into the kernel's blocked layout each step
+            memory.desc userWei = new memory.desc(weiDims, memory.data_type.f32, memory.format_tag.oihw);
+            memory userW = keep(mine, new memory(userWei, eng, layer.getParam("W").data().addressPointer()));
+            memory weights = into(userW, fpd.weights_desc(), forward, c.name() + " weights");
+            memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
+            memory.desc dst = fpd.dst_desc();
+            memory y = keep(mine, new memory(dst, eng)), dy = keep(mine, new memory(dst, eng));
+            add(forward, c.name() + " forward", fpd, new convolution_forward(fpd), args(DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, y));
+            activationBackward(c.name(), c.act(), dst, y, dy, bwd);
+
+            var grads = gradientViews(layer);
+            memory userDW = keep(mine, new memory(userWei, eng, grads.get("W").data().addressPointer()));
+            memory db = bParam == null ? null : keep(mine, new memory(bia, eng, grads.get("b").data().addressPointer()));
+            // the forward's layouts for the input and the output gradient: with "any" oneDNN would pad a 1-channel input
+            // to 8 channels for its blocked kernel (8 times conv1's work) and add a reorder
+            var wpd = new convolution_backward_weights.primitive_desc(new convolution_backward_weights.desc(algorithm.convolution_direct,
+                    fpd.src_desc(), weiAny, bia, dstAny, c.stride(), c.dilation(), padL, padR), eng, fpd);
+            memory wx = into(x, wpd.src_desc(), bwd, c.name() + " input (backward)");
+            memory wdy = into(dy, wpd.diff_dst_desc(), bwd, c.name() + " output gradient (backward weights)");
+            memory dW = from(userDW, wpd.diff_weights_desc());
+            add(bwd, c.name() + " backward weights", wpd, new convolution_backward_weights(wpd),
+                    args(DNNL_ARG_SRC, wx, DNNL_ARG_DIFF_DST, wdy, DNNL_ARG_DIFF_WEIGHTS, dW, DNNL_ARG_DIFF_BIAS, db));
+            reorder(dW, userDW, bwd, c.name() + " weight gradient");
+            if (srcDiff != null) {
+                var dpd = new convolution_backward_data.primitive_desc(new convolution_backward_data.desc(algorithm.convolution_direct,
+                        srcAny, weiAny, dstAny, c.stride(), c.dilation(), padL, padR), eng, fpd);
+                memory dWei = into(weights, dpd.weights_desc(), bwd, c.name() + " weights (backward data)");
+                memory ddy = into(dy, dpd.diff_dst_desc(), bwd, c.name() + " output gradient (backward data)");
+                memory dx = from(srcDiff, dpd.diff_src_desc());
+                add(bwd, c.name() + " backward data", dpd, new convolution_backward_data(dpd), args(DNNL_ARG_DIFF_DST, ddy, DNNL_ARG_WEIGHTS, dWei, DNNL_ARG_DIFF_SRC, dx));
+                reorder(dx, srcDiff, bwd, c.name() + " input gradient");
+            }
+            return new memory[] {y, dy};
+        }
+
+        /** Forward and backward of a pooling layer, in the layout of its input (blocked after a convolution). */
+        private memory[] pool(Pool p, memory src, memory srcDiff, long[] dims, List<Op> bwd) {
+            if (dims.length != 4) throw new IllegalArgumentException("layer " + p.name() + " takes images, found " + java.util.Arrays.toString(dims));
+            long[][] geometry = geometry(p.name(), dims, p.kernel(), p.stride(), p.pad(), new long[] {0, 0}, p.mode());
+            long[] dstDims = {b, dims[1], geometry[0][0], geometry[0][1]}, padL = geometry[1], padR = geometry[2];
+            var fpd = new pooling_forward.primitive_desc(new pooling_forward.desc(prop_kind.forward_training, p.alg(),
+                    src.get_desc(), anyDesc(dstDims), p.stride(), p.kernel(), padL, padR), eng);
+            memory.desc dst = fpd.dst_desc();
+            memory y = keep(mine, new memory(dst, eng)), dy = keep(mine, new memory(dst, eng));
+            memory.desc wsDesc = fpd.workspace_desc();
+            memory ws = wsDesc.get_size() == 0 ? null : keep(mine, new memory(wsDesc, eng));   // max pooling: where each maximum was
+            add(forward, p.name() + " forward", fpd, new pooling_forward(fpd), args(DNNL_ARG_SRC, src, DNNL_ARG_DST, y, DNNL_ARG_WORKSPACE, ws));
+            if (srcDiff != null) {
+                var dpd = new pooling_backward.primitive_desc(new pooling_backward.desc(p.alg(), srcDiff.get_desc(), dst,
+                        p.stride(), p.kernel(), padL, padR), eng, fpd);
+                add(bwd, p.name() + " backward", dpd, new pooling_backward(dpd), args(DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_SRC, srcDiff, DNNL_ARG_WORKSPACE, ws));
+            }
+            return new memory[] {y, dy};
+        }
+
+        /** The activation's gradient in place: the gradient at the layer's output becomes the one before its activation. */
+        private void activationBackward(String name, Act act, memory.desc dst, memory y, memory dy, List<Op> bwd) {
+            if (act == null) return;
+            var hint = new eltwise_forward.primitive_desc(new eltwise_forward.desc(prop_kind.forward_training, act.alg(), dst, act.alpha(), 0f), eng);
+            var pd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(act.alg(), dst, dst, act.alpha(), 0f), eng, hint);
+            add(bwd, name + " activation backward", pd, new eltwise_backward(pd), args(DNNL_ARG_DST, y, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_SRC, dy));
+        }
+
+        /** {@code have}, or a new memory in layout {@code want} that {@code ops} fills from it with a reorder first. */
+        private memory into(memory have, memory.desc want, List<Op> ops, String what) {
+            if (have.get_desc().equals(want)) return have;
+            memory m = keep(mine, new memory(want, eng));
+            reorder(have, m, ops, what);
+            return m;
+        }
+
+        /** {@code target}, or a new memory in layout {@code want} to be reordered into {@code target} afterwards. */
+        private memory from(memory target, memory.desc want) {
+            return target.get_desc().equals(want) ? target : keep(mine, new memory(want, eng));
+        }
+
+        private void reorder(memory from, memory to, List<Op> ops, String what) {
+            if (from == to) return;
+            var r = new reorder(from, to);
+            impls.add(what + " reorder");
+            ops.add(new Op(keep(mine, r), args(DNNL_ARG_FROM, from, DNNL_ARG_TO, to)));
+        }
+
+        private void add(List<Op> ops, String what, org.bytedeco.dnnl.primitive_desc pd, primitive p, IntMemoryMap args) {
+            keep(mine, pd);
+            impls.add(what + ": " + pd.impl_info_str().getString());
+            ops.add(new Op(keep(mine, p), args));
+        }
+
+        /** The argument map of a primitive; a null memory is left out (no bias, no workspace). */
+        private IntMemoryMap args(Object... kv) {
+            IntMemoryMap m = keep(mine, new IntMemoryMap());
+            for (int k = 0; k < kv.length; k += 2) if (kv[k + 1] != null) m.put((Integer) kv[k], (memory) kv[k + 1]);
+            return m;
+        }
+
+        private primitive_attr attr(Act act) {
+            primitive_attr attr = keep(mine, new primitive_attr());
+            if (act != null) {
+                post_ops ops = keep(mine, new post_ops());
+                ops.append_eltwise(1.0f, act.alg(), act.alpha(), 0f);
+                attr.set_post_ops(ops);
+            }
+            return attr;
         }
 
         double run(INDArray x, INDArray y) {
-            act[0].set_data_handle(x.data().addressPointer());
-            for (int i = 0; i < n; i++) fwd[i].execute(strm, fwdArgs[i]);
+            input.set_data_handle(x.data().addressPointer());
+            for (Op op : forward) op.p().execute(strm, op.args());
             strm._wait();
             double loss = softmaxCrossEntropy(y);
-            for (int i = n - 1; i >= 0; i--) {
-                if (actBwd[i] != null) actBwd[i].execute(strm, actBwdArgs[i]);
-                bwdWeights[i].execute(strm, bwdWeightsArgs[i]);
-                if (bwdData[i] != null) bwdData[i].execute(strm, bwdDataArgs[i]);
-            }
+            for (int i = n - 1; i >= 0; i--) for (Op op : backward.get(i)) op.p().execute(strm, op.args());
             strm._wait();
             return loss;
         }
 
         /** Softmax of the logits, the mean cross-entropy, and DL4J's gradient at the logits: p - y per example. */
         private double softmaxCrossEntropy(INDArray y) {
-            int k = sizes[n];
-            FloatPointer z = new FloatPointer(outputs[n].data().addressPointer());
+            int k = (int) classes;
+            FloatPointer z = new FloatPointer(logits.data().addressPointer());
             FloatPointer g = new FloatPointer(logitsGrad.data().addressPointer());
             FloatPointer t = new FloatPointer(y.data().addressPointer());
             double loss = 0;
@@ -394,6 +666,45 @@ public final class OneDnnNet implements AutoCloseable {
             for (int i = mine.size() - 1; i >= 0; i--) mine.get(i).close();
             mine.clear();
         }
+    }
+
+    /**
+     * DL4J's output size and oneDNN's padding for a convolution or pooling window: {out, padLeft, padRight}, each
+     * [height, width]. Truncate/Strict: out = (in + 2 pad - effective kernel) / stride + 1 rounded down, and padRight
+     * the padding the last window really uses (less than pad, even negative, when DL4J drops a partial window; oneDNN
+     * accepts down to 1 - stride); Same: out = ceil(in / stride), the padding DL4J adds split with the smaller half first.
+     */
+    static long[][] geometry(String name, long[] dims, long[] kernel, long[] stride, long[] pad, long[] dilation, ConvolutionMode mode) {
+        long[] out = new long[2], padL = new long[2], padR = new long[2];
+        for (int k = 0; k < 2; k++) {
+            long in = dims[2 + k], eff = (kernel[k] - 1) * (dilation[k] + 1) + 1;
+            if (mode == ConvolutionMode.Same) {
+                out[k] = (in + stride[k] - 1) / stride[k];
+                long total = Math.max(0, (out[k] - 1) * stride[k] + eff - in);
+                padL[k] = total / 2;
+                padR[k] = total - padL[k];
+            } else {
+                long span = in + 2 * pad[k] - eff;
+                if (span < 0) throw new IllegalArgumentException("layer " + name + ": kernel " + eff + " (with dilation) is larger than its padded input " + (in + 2 * pad[k]) + " (input " + java.util.Arrays.toString(dims) + ")");
+                if (mode == ConvolutionMode.Strict && span % stride[k] != 0) {
+                    throw new IllegalArgumentException("layer " + name + ": convolution mode Strict, but input " + in + " + 2 x padding " + pad[k]
+                            + " - kernel " + eff + " is not a multiple of stride " + stride[k] + " (input " + java.util.Arrays.toString(dims) + ")");
+                }
+                out[k] = span / stride[k] + 1;
+                padL[k] = pad[k];
+                padR[k] = (out[k] - 1) * stride[k] + eff - in - pad[k];   // < pad when DL4J drops the last partial window
+            }
+        }
+        return new long[][] {out, padL, padR};
+    }
+
+    private static memory.desc anyDesc(long[] dims) {
+        return new memory.desc(dims, memory.data_type.f32, memory.format_tag.any);
+    }
+
+    private static java.util.Map<String, INDArray> gradientViews(Layer layer) {
+        // DL4J's own views of this layer's segment of the flattened gradient
+        return layer.conf().getLayer().initializer().getGradientsFromFlattened(layer.conf(), layer.getGradientsViewArray());
     }
 
     private static memory.desc desc(long rows, long cols, memory.format_tag tag) {
