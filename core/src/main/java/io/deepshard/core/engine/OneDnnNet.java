@@ -310,49 +310,65 @@ public final class OneDnnNet implements AutoCloseable {
      * preprocessor takes them) or [batch, channels, height, width]; {@code labels} one-hot [batch, classes].
      */
     public double computeGradient(INDArray features, INDArray labels) {
-        int b = (int) features.size(0);
-        long[] shape;
-        if (imageShape != null) {
-            if (features.length() != b * inputs) throw new IllegalArgumentException("features must be [batch, " + inputs + "] or [batch, "
-                    + imageShape[0] + ", " + imageShape[1] + ", " + imageShape[2] + "], found " + java.util.Arrays.toString(features.shape()));
-            shape = new long[] {b, imageShape[0], imageShape[1], imageShape[2]};
-        } else if (inputs < 0) {
-            // images without DL4J's reshaping preprocessor: their own shape
-            if (features.rank() != 4) throw new IllegalArgumentException("features must be [batch, channels, height, width], found " + java.util.Arrays.toString(features.shape()));
-            shape = features.shape();
-        } else {
-            // vectors, or images into a dense first layer: DL4J flattens them in C order too
-            if (features.length() != b * inputs || features.rank() == 1) {
-                throw new IllegalArgumentException("features must be [batch, " + inputs + "], found " + java.util.Arrays.toString(features.shape()));
-            }
-            shape = new long[] {b, inputs};
-        }
+        long[] shape = inputShape(features);
+        int b = (int) shape[0];
         if (labels.rank() != 2 || labels.size(0) != b || labels.size(1) != classes) {
             throw new IllegalArgumentException("labels must be [" + b + ", " + classes + "], found " + java.util.Arrays.toString(labels.shape()));
         }
         INDArray x = contiguous(features), y = contiguous(labels);
-        String key = java.util.Arrays.toString(shape);
-        Plan plan = plans.get(key);
-        if (plan == null) {
-            plan = new Plan(shape);
-            plans.put(key, plan);
-        }
-        return plan.run(x, y);
+        return plan(shape, true).run(x, y);
     }
 
     /**
-     * The oneDNN implementation of each primitive for a batch of {@code shape} (e.g. {@code conv1 forward:
+     * The network's output in inference mode, what DL4J's {@code output(false, features)} returns: the softmax class
+     * probabilities [batch, classes], a new array. Inference primitives: no workspace for max pooling, no backward.
+     * {@code net} must be the network this engine was made for (its parameters as they are now).
+     */
+    public INDArray output(ComputationGraph net, INDArray features) {
+        checkMadeFor(net);
+        long[] shape = inputShape(features);
+        INDArray x = contiguous(features);
+        return plan(shape, false).infer(x);
+    }
+
+    /** The primitives for this input shape and direction, made on first use and kept (the last few shapes). */
+    private Plan plan(long[] shape, boolean training) {
+        String key = (training ? "train " : "infer ") + java.util.Arrays.toString(shape);
+        Plan plan = plans.get(key);
+        if (plan == null) {
+            plan = new Plan(shape, training);
+            plans.put(key, plan);
+        }
+        return plan;
+    }
+
+    /** The input's shape as the first layer takes it: [batch, inputs] or [batch, channels, height, width]. */
+    private long[] inputShape(INDArray features) {
+        int b = (int) features.size(0);
+        if (imageShape != null) {
+            if (features.length() != b * inputs) throw new IllegalArgumentException("features must be [batch, " + inputs + "] or [batch, "
+                    + imageShape[0] + ", " + imageShape[1] + ", " + imageShape[2] + "], found " + java.util.Arrays.toString(features.shape()));
+            return new long[] {b, imageShape[0], imageShape[1], imageShape[2]};
+        }
+        if (inputs < 0) {
+            // images without DL4J's reshaping preprocessor: their own shape
+            if (features.rank() != 4) throw new IllegalArgumentException("features must be [batch, channels, height, width], found " + java.util.Arrays.toString(features.shape()));
+            return features.shape();
+        }
+        // vectors, or images into a dense first layer: DL4J flattens them in C order too
+        if (features.length() != b * inputs || features.rank() == 1) {
+            throw new IllegalArgumentException("features must be [batch, " + inputs + "], found " + java.util.Arrays.toString(features.shape()));
+        }
+        return new long[] {b, inputs};
+    }
+
+    /**
+     * The oneDNN implementation of each training primitive for a batch of {@code shape} (e.g. {@code conv1 forward:
      * brg:avx512_core}), made as {@link #computeGradient} would make it. For logs, benchmarks and tests: a
      * {@code ref:} implementation is oneDNN's slow reference code.
      */
     public List<String> implementations(long... shape) {
-        String key = java.util.Arrays.toString(shape);
-        Plan plan = plans.get(key);
-        if (plan == null) {
-            plan = new Plan(shape);
-            plans.put(key, plan);
-        }
-        return List.copyOf(plan.impls);
+        return List.copyOf(plan(shape, true).impls);
     }
 
     /** Whether two arrays (views or not) cover the same native memory. */
@@ -377,10 +393,7 @@ public final class OneDnnNet implements AutoCloseable {
      * mean loss plus the regularization term. {@code net} must be the network this engine was made for.
      */
     public double fit(ComputationGraph net, INDArray features, INDArray labels) {
-        if (!sameMemory(net.getFlattenedGradients(), flatGradient) || !sameMemory(net.params(), flatParams)
-                || !sameMemory(net.getUpdater().getStateViewArray(), updaterState)) {
-            throw new IllegalStateException("this engine was made for another network (or its parameter, gradient or updater arrays were replaced)");
-        }
+        checkMadeFor(net);
         double loss = computeGradient(features, labels);
         double score = loss + net.calcRegularizationScore(true);   // at the parameters the gradient was taken at
         int iteration = net.getIterationCount(), epoch = net.getEpochCount();
@@ -393,6 +406,14 @@ public final class OneDnnNet implements AutoCloseable {
         net.getConfiguration().setIterationCount(iteration + 1);
         net.setScore(score);
         return score;
+    }
+
+    /** The primitives read the parameter arrays of the network this engine was made for, and write its gradient. */
+    private void checkMadeFor(ComputationGraph net) {
+        if (!sameMemory(net.getFlattenedGradients(), flatGradient) || !sameMemory(net.params(), flatParams)
+                || !sameMemory(net.getUpdater().getStateViewArray(), updaterState)) {
+            throw new IllegalStateException("this engine was made for another network (or its parameter, gradient or updater arrays were replaced)");
+        }
     }
 
     private static INDArray contiguous(INDArray a) {
@@ -420,6 +441,8 @@ public final class OneDnnNet implements AutoCloseable {
     /** The primitives and memories of one input shape. */
     private final class Plan implements AutoCloseable {
         final int b, n;
+        final boolean training;              // false: forward_inference primitives only
+        final prop_kind kind;
         final List<Pointer> mine = new ArrayList<>();
         final List<Op> forward = new ArrayList<>();
         final List<List<Op>> backward = new ArrayList<>();   // per layer, run last layer first
@@ -428,9 +451,11 @@ public final class OneDnnNet implements AutoCloseable {
         final INDArray logits, logitsGrad;
         final float[] row, label;
 
-        Plan(long[] shape) {
+        Plan(long[] shape, boolean training) {
             this.b = (int) shape[0];
             this.n = specs.size();
+            this.training = training;
+            this.kind = training ? prop_kind.forward_training : prop_kind.forward_inference;
             // the input's memory: its data handle is pointed at each batch's features in run()
             memory.desc inDesc = new memory.desc(shape, memory.data_type.f32, shape.length == 2 ? memory.format_tag.nc : memory.format_tag.nchw);
             input = keep(mine, new memory(inDesc, eng, new FloatPointer(1)));
@@ -481,16 +506,17 @@ public final class OneDnnNet implements AutoCloseable {
             INDArray bParam = layer.getParam("b");
             memory.desc bia = bParam != null ? new memory.desc(new long[] {out}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
             var fpd = new inner_product_forward.primitive_desc(
-                    new inner_product_forward.desc(prop_kind.forward_training, srcDesc, wei, bia, dst), attr(d.act()), eng);
+                    new inner_product_forward.desc(kind, srcDesc, wei, bia, dst), attr(d.act()), eng);
             memory x = into(src, fpd.src_desc(), forward, d.name() + " input");
             memory weights = keep(mine, new memory(wei, eng, layer.getParam("W").data().addressPointer()));
             memory y = last ? keep(mine, new memory(dst, eng, logits.data().addressPointer())) : keep(mine, new memory(dst, eng));
+            memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
+            add(forward, d.name() + " forward", fpd, new inner_product_forward(fpd), args(DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, y));
+            if (!training) return new memory[] {y, null};
             memory dy = last ? keep(mine, new memory(dst, eng, logitsGrad.data().addressPointer())) : keep(mine, new memory(dst, eng));
             var grads = gradientViews(layer);
             memory dW = keep(mine, new memory(wei, eng, grads.get("W").data().addressPointer()));
-            memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
             memory db = bParam == null ? null : keep(mine, new memory(bia, eng, grads.get("b").data().addressPointer()));
-            add(forward, d.name() + " forward", fpd, new inner_product_forward(fpd), args(DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, y));
             activationBackward(d.name(), d.act(), dst, y, dy, bwd);
             var wpd = new inner_product_backward_weights.primitive_desc(new inner_product_backward_weights.desc(fpd.src_desc(), wei, bia, dst), eng, fpd);
             add(bwd, d.name() + " backward weights", wpd, new inner_product_backward_weights(wpd),
@@ -515,7 +541,7 @@ public final class OneDnnNet implements AutoCloseable {
             INDArray bParam = layer.getParam("b");
             memory.desc srcAny = anyDesc(dims), weiAny = anyDesc(weiDims), dstAny = anyDesc(dstDims);
             memory.desc bia = bParam != null ? new memory.desc(new long[] {c.nOut()}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
-            var fpd = new convolution_forward.primitive_desc(new convolution_forward.desc(prop_kind.forward_training, algorithm.convolution_direct,
+            var fpd = new convolution_forward.primitive_desc(new convolution_forward.desc(kind, algorithm.convolution_direct,
                     srcAny, weiAny, bia, dstAny, c.stride(), c.dilation(), padL, padR), attr(c.act()), eng);
             memory x = into(src, fpd.src_desc(), forward, c.name() + " input");
             // DL4J's W is [nOut, nIn, kH, kW] in C order, oneDNN's oihw; reordered into the kernel's blocked layout each step
@@ -524,8 +550,10 @@ public final class OneDnnNet implements AutoCloseable {
             memory weights = into(userW, fpd.weights_desc(), forward, c.name() + " weights");
             memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
             memory.desc dst = fpd.dst_desc();
-            memory y = keep(mine, new memory(dst, eng)), dy = keep(mine, new memory(dst, eng));
+            memory y = keep(mine, new memory(dst, eng));
             add(forward, c.name() + " forward", fpd, new convolution_forward(fpd), args(DNNL_ARG_SRC, x, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_BIAS, b, DNNL_ARG_DST, y));
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(dst, eng));
             activationBackward(c.name(), c.act(), dst, y, dy, bwd);
 
             var grads = gradientViews(layer);
@@ -578,11 +606,11 @@ public final class OneDnnNet implements AutoCloseable {
             }
             long[] pSrcDims = {dims[0], padded, dims[2], dims[3]}, pDstDims = {b, padded, dstDims[2], dstDims[3]};
             memory.desc pSrc = blocked == null ? src.get_desc() : new memory.desc(pSrcDims, memory.data_type.f32, blocked);
-            var fpd = new pooling_forward.primitive_desc(new pooling_forward.desc(prop_kind.forward_training, p.alg(),
+            var fpd = new pooling_forward.primitive_desc(new pooling_forward.desc(kind, p.alg(),
                     pSrc, blocked == null ? anyDesc(pDstDims) : new memory.desc(pDstDims, memory.data_type.f32, blocked),
                     p.stride(), p.kernel(), padL, padR), eng);
             memory.desc dst = fpd.dst_desc();
-            memory y = keep(mine, new memory(dst, eng)), dy = keep(mine, new memory(dst, eng));
+            memory y = keep(mine, new memory(dst, eng)), dy = training ? keep(mine, new memory(dst, eng)) : null;
             memory.desc wsDesc = fpd.workspace_desc();
             memory ws = wsDesc.get_size() == 0 ? null : keep(mine, new memory(wsDesc, eng));   // max pooling: where each maximum was
             add(forward, p.name() + " forward", fpd, new pooling_forward(fpd), args(DNNL_ARG_SRC, alias(src, pSrc), DNNL_ARG_DST, y, DNNL_ARG_WORKSPACE, ws));
@@ -594,7 +622,7 @@ public final class OneDnnNet implements AutoCloseable {
             if (blocked == null) return new memory[] {y, dy};
             // the next layer sees the true channel count
             memory.desc logical = new memory.desc(dstDims, memory.data_type.f32, blocked);
-            return new memory[] {alias(y, logical), alias(dy, logical)};
+            return new memory[] {alias(y, logical), dy == null ? null : alias(dy, logical)};
         }
 
         /** {@code m}'s memory described as {@code desc} (the same bytes), or {@code m} itself when that is its description. */
@@ -672,6 +700,24 @@ public final class OneDnnNet implements AutoCloseable {
                 attr.set_post_ops(ops);
             }
             return attr;
+        }
+
+        /** Forward in inference mode; the softmax of the logits into a new [batch, classes] array. */
+        INDArray infer(INDArray x) {
+            input.set_data_handle(x.data().addressPointer());
+            for (Op op : forward) op.p().execute(strm, op.args());
+            strm._wait();
+            int k = (int) classes;
+            float[] all = new float[b * k];
+            new FloatPointer(logits.data().addressPointer()).get(all);
+            for (int r = 0; r < b; r++) {
+                float max = Float.NEGATIVE_INFINITY;
+                for (int j = 0; j < k; j++) max = Math.max(max, all[r * k + j]);
+                double sum = 0;
+                for (int j = 0; j < k; j++) sum += Math.exp(all[r * k + j] - max);
+                for (int j = 0; j < k; j++) all[r * k + j] = (float) (Math.exp(all[r * k + j] - max) / sum);
+            }
+            return Nd4j.create(all, new long[] {b, k}, 'c');
         }
 
         double run(INDArray x, INDArray y) {

@@ -55,13 +55,21 @@ public final class EvalStats implements Serializable {
 
     /** As {@link #of(ComputationGraph, Shard, Normalizer, int, int)} with the k of the top-k accuracy. */
     public static EvalStats of(ComputationGraph net, Shard shard, Normalizer normalizer, int numClasses, int batchSize, int topK) {
+        return of(x -> net.output(false, x)[0], shard, normalizer, numClasses, batchSize, topK);
+    }
+
+    /**
+     * As {@link #of(ComputationGraph, Shard, Normalizer, int, int, int)} with the network's inference-mode forward pass
+     * given ({@code features -> probabilities}, a new array each call): DL4J's {@code output}, or the direct oneDNN engine's.
+     */
+    public static EvalStats of(java.util.function.UnaryOperator<INDArray> forward, Shard shard, Normalizer normalizer, int numClasses, int batchSize, int topK) {
         EvalStats stats = new EvalStats(numClasses, shard.hasMasks(), topK);
         int plane = shard.maskSize();
         int b = shard.hasMasks() ? Math.max(1, Math.min(batchSize, MAX_BATCH_PIXELS / plane)) : batchSize;
         for (int from = 0; from < shard.size(); from += b) {
             int to = Math.min(shard.size(), from + b);
             DataSet batch = shard.batch(from, to, normalizer, numClasses);
-            INDArray out = net.output(false, batch.getFeatures())[0];
+            INDArray out = forward.apply(batch.getFeatures());
             if (shard.hasMasks()) {
                 int[] truth = new int[(to - from) * plane];
                 for (int i = from; i < to; i++) for (int p = 0; p < plane; p++) truth[(i - from) * plane + p] = shard.maskValue(i, p);

@@ -135,6 +135,24 @@ class OneDnnNetTest {
         }
     }
 
+    /** Inference (evaluation's forward pass): DL4J's class probabilities, from inference primitives. */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"{name: mlp, hidden: [64], batchNorm: false, dropout: 0}", "lenet5", "{name: lenet5, variant: classic}", "geometry"})
+    void outputIsDl4jsOwn(String model) {
+        ComputationGraph net = model.equals("geometry") ? geometryNet() : build(model);
+        try (OneDnnNet fast = OneDnnNet.of(net)) {
+            for (int b : new int[] {256, 5}) {
+                Nd4j.getRandom().setSeed(b);
+                INDArray x = model.equals("geometry") ? Nd4j.randn(DataType.FLOAT, b, 3, 17, 15) : Nd4j.randn(DataType.FLOAT, b, 784);
+                INDArray expected = net.output(false, x)[0], ours = fast.output(net, x);
+                assertThat(ours.shape()).isEqualTo(expected.shape());
+                assertThat(ours.sub(expected).amaxNumber().doubleValue()).as("%s, batch %d: largest probability difference", model, b).isLessThan(1e-5);
+            }
+            assertThatThrownBy(() -> fast.output(build(model.equals("geometry") ? "lenet5" : model), Nd4j.zeros(DataType.FLOAT, 2, 784)))
+                    .hasMessageContaining("this engine was made for another network");
+        }
+    }
+
     /** The complaint about DL4J's helpers: its max pooling ran oneDNN's slow reference kernel. Here none does. */
     @Test
     void lenet5RunsNoReferenceKernel() {

@@ -9,6 +9,9 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.function.UnaryOperator;
 
 /** Evaluates a state on cached evaluation shards, in parallel, merging per-shard statistics. */
 public final class DistributedEvaluator {
@@ -31,7 +34,11 @@ public final class DistributedEvaluator {
                 ComputationGraph net = NetworkPool.borrow(r.graphJson(), r.engine());
                 try {
                     bc.value().loadInto(net);
-                    return EvalStats.of(net, shard, r.normalizer(), r.numClasses(), EVAL_BATCH, topK);
+                    // the direct oneDNN engine where the network trains on it (same output as DL4J's, OneDnnNetTest)
+                    var fast = NetworkPool.directEngine(net, r.engine());
+                    UnaryOperator<INDArray> forward =
+                            fast != null ? x -> fast.output(net, x) : x -> net.output(false, x)[0];
+                    return EvalStats.of(forward, shard, r.normalizer(), r.numClasses(), EVAL_BATCH, topK);
                 } finally {
                     NetworkPool.release(r.graphJson(), r.engine(), net);
                 }
