@@ -84,10 +84,13 @@ public final class DistributedPredictor {
 
     static List<Prediction> predictShard(ComputationGraph g, Shard shard, ShippedModel m) {
         var out = new ArrayList<Prediction>(shard.size());
+        // the direct oneDNN engine where the model's engine is onednn and it runs the network (the same probabilities
+        // as DL4J's output, OneDnnNetTest), else DL4J's layers
+        var fast = NetworkPool.directEngine(g, m.engine());
         for (int from = 0; from < shard.size(); from += BATCH) {
             int to = Math.min(shard.size(), from + BATCH);
             DataSet batch = shard.batch(from, to, m.normalizer(), m.numClasses());
-            INDArray y = g.output(false, batch.getFeatures())[0];
+            INDArray y = fast != null ? fast.output(g, batch.getFeatures()) : g.output(false, batch.getFeatures())[0];
             if (y.rank() == 2) {
                 float[][] rows = y.toFloatMatrix();
                 for (int i = from; i < to; i++) out.add(new Prediction(shard.id(i), shard.label(i), rows[i - from], null));
@@ -122,7 +125,14 @@ public final class DistributedPredictor {
         private static final Map<String, Queue<ComputationGraph>> BY_MODEL = new ConcurrentHashMap<>();
 
         static ComputationGraph borrow(String key, Broadcast<ShippedModel> model, LongAccumulator loads) {
-            if (!BY_MODEL.containsKey(key)) BY_MODEL.keySet().removeIf(other -> !other.equals(key)); // an older job's model
+            if (!BY_MODEL.containsKey(key)) {
+                // an older job's model: its networks go, with the direct engines made for them
+                BY_MODEL.entrySet().removeIf(e -> {
+                    if (e.getKey().equals(key)) return false;
+                    e.getValue().forEach(NetworkPool::forget);
+                    return true;
+                });
+            }
             Queue<ComputationGraph> q = BY_MODEL.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
             ComputationGraph g = q.poll();
             if (g == null) {
