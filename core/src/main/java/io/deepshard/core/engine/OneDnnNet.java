@@ -460,7 +460,7 @@ public final class OneDnnNet implements AutoCloseable {
             memory.desc inDesc = new memory.desc(shape, memory.data_type.f32, shape.length == 2 ? memory.format_tag.nc : memory.format_tag.nchw);
             input = keep(mine, new memory(inDesc, eng, new FloatPointer(1)));
             logits = Nd4j.createUninitialized(DataType.FLOAT, b, classes);
-            logitsGrad = Nd4j.createUninitialized(DataType.FLOAT, b, classes);
+            logitsGrad = training ? Nd4j.createUninitialized(DataType.FLOAT, b, classes) : null;
             memory src = input, srcDiff = null;   // the previous layer's output and the gradient there (none for the input)
             long[] dims = shape;
             for (int i = 0; i < n; i++) {
@@ -632,23 +632,26 @@ public final class OneDnnNet implements AutoCloseable {
 
         /**
          * The first primitive descriptor, over the given (input, output) layouts in order, that oneDNN implements with
-         * more than its reference code; the last one if none does.
+         * more than its reference code; else the first one it implements at all (oneDNN's error if none).
          */
         private <T extends org.bytedeco.dnnl.primitive_desc> T firstFast(List<memory.desc> srcs, List<memory.desc> dsts,
                                                                          java.util.function.BiFunction<memory.desc, memory.desc, T> make) {
-            T pd = null;
+            T fallback = null;
             for (int k = 0; k < srcs.size(); k++) {
+                T pd;
                 try {
-                    if (pd != null) pd.close();
                     pd = make.apply(srcs.get(k), dsts.get(k));
                 } catch (RuntimeException e) {
-                    pd = null;   // no implementation for these layouts
-                    continue;
+                    continue;   // no implementation for these layouts
                 }
-                if (!pd.impl_info_str().getString().startsWith("ref")) return pd;
+                if (!pd.impl_info_str().getString().startsWith("ref")) {
+                    if (fallback != null) fallback.close();
+                    return pd;
+                }
+                if (fallback == null) fallback = pd;
+                else pd.close();
             }
-            if (pd == null) return make.apply(srcs.get(srcs.size() - 1), dsts.get(dsts.size() - 1));
-            return pd;
+            return fallback != null ? fallback : make.apply(srcs.get(srcs.size() - 1), dsts.get(dsts.size() - 1));
         }
 
         /** The activation's gradient in place: the gradient at the layer's output becomes the one before its activation. */
