@@ -21,7 +21,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code bench-native}: the native kernels alone, on this JVM's threads (one, as a Spark task slot, unless
  * OMP_NUM_THREADS says otherwise): FP32 GEMM GFLOPS of ND4J's OpenBLAS at n = 256..2048 (best of repeated runs), and
- * inference images/s at batch 256 of LeNet-5 and ResNet-20 on each engine ({@code training.engine} dl4j and onednn),
+ * inference images/s at batch 256 of LeNet-5 and ResNet-20 on each engine ({@code training.engine} dl4j and onednn,
+ * and the direct oneDNN engine where it runs the network: {@code onednn-direct}),
  * and the forward + backward pass of one training step (the MLP 784-256-128-10 at batch 128, LeNet-5 at 64 and 128) by
  * DL4J's layers (LeNet-5's on DL4J's oneDNN helpers) and by the direct oneDNN engine ({@link OneDnnNet}), which computes the same gradient into the same array.
  * Prints one JSON object per row for bench/run native, which sets them against the CPU's measured peak
