@@ -450,6 +450,7 @@ public final class OneDnnNet implements AutoCloseable {
         final memory input;
         final INDArray logits, logitsGrad;
         final float[] row, label;
+        final double[] logP;
 
         Plan(long[] shape, boolean training) {
             this.b = (int) shape[0];
@@ -486,6 +487,7 @@ public final class OneDnnNet implements AutoCloseable {
             }
             row = new float[(int) classes];
             label = new float[(int) classes];
+            logP = new double[(int) classes];
         }
 
         /** Forward and backward of a dense layer; returns its output memory and the memory of its output's gradient. */
@@ -712,13 +714,11 @@ public final class OneDnnNet implements AutoCloseable {
             strm._wait();
             int k = (int) classes;
             float[] all = new float[b * k];
-            new FloatPointer(logits.data().addressPointer()).get(all);
+            FloatPointer z = new FloatPointer(logits.data().addressPointer());
             for (int r = 0; r < b; r++) {
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < k; j++) max = Math.max(max, all[r * k + j]);
-                double sum = 0;
-                for (int j = 0; j < k; j++) sum += Math.exp(all[r * k + j] - max);
-                for (int j = 0; j < k; j++) all[r * k + j] = (float) (Math.exp(all[r * k + j] - max) / sum);
+                z.position((long) r * k).get(row);
+                logSoftmax(row, logP);
+                for (int j = 0; j < k; j++) all[r * k + j] = (float) Math.exp(logP[j]);
             }
             return Nd4j.create(all, new long[] {b, k}, 'c');
         }
@@ -743,14 +743,9 @@ public final class OneDnnNet implements AutoCloseable {
             for (int r = 0; r < b; r++) {
                 z.position((long) r * k).get(row);
                 t.position((long) r * k).get(label);
-                float max = Float.NEGATIVE_INFINITY;
-                for (float v : row) max = Math.max(max, v);
-                double sum = 0;
-                for (int j = 0; j < k; j++) sum += Math.exp(row[j] - max);
-                double logSum = Math.log(sum);
+                logSoftmax(row, logP);
                 for (int j = 0; j < k; j++) {
-                    double logP = row[j] - max - logSum;
-                    double p = Math.exp(logP);
+                    double p = Math.exp(logP[j]);
                     // DL4J clips the softmax output at 1e-10 before its log
                     if (label[j] != 0) loss -= label[j] * Math.log(Math.max(p, SOFTMAX_CLIP));
                     row[j] = (float) (p - label[j]);
@@ -765,6 +760,16 @@ public final class OneDnnNet implements AutoCloseable {
             for (int i = mine.size() - 1; i >= 0; i--) mine.get(i).close();
             mine.clear();
         }
+    }
+
+    /** The log of the softmax of {@code z} into {@code out}, shifted by the maximum so that no exponential overflows. */
+    private static void logSoftmax(float[] z, double[] out) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (float v : z) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : z) sum += Math.exp(v - max);
+        double logSum = Math.log(sum);
+        for (int j = 0; j < z.length; j++) out[j] = z[j] - max - logSum;
     }
 
     /**
