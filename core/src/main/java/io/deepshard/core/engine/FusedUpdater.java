@@ -10,6 +10,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.learning.regularization.L2Regularization;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -28,9 +29,11 @@ import java.util.Optional;
  * {@code sgd_updater}, {@code nesterovs_updater} and {@code adam_updater}; those spend 1.6-2.8 ms per step on the MLP
  * 784-256-128-10 (libnd4j's updater loops are not vectorized), this 0.8 ms (docs/native.md).
  *
- * <p>Anything else (other optimizers, L1 or weight decay, gradient normalization, parameters DL4J does not divide
- * by the batch size such as batch-norm statistics, frozen layers) is reported by {@link #unsupported} and left to
- * DL4J's updater.
+ * Batch norm's running mean and variance (DL4J's NoOp updater, not divided by the batch size) take their update as
+ * it is: {@code w -= g}.
+ *
+ * <p>Anything else (other optimizers, L1 or weight decay, gradient normalization, frozen layers) is reported by
+ * {@link #unsupported} and left to DL4J's updater.
  */
 final class FusedUpdater {
 
@@ -89,7 +92,9 @@ final class FusedUpdater {
         for (UpdaterBlock ub : updater.getUpdaterBlocks()) {
             UpdaterBlock.ParamState firstParam = ub.getLayersAndVariablesInBlock().get(0);
             IUpdater config = firstParam.getLayer().getConfig().getUpdaterByParam(firstParam.getParamName());
-            if (!(config instanceof Sgd || config instanceof Nesterovs || config instanceof Adam)) {
+            // NoOp: batch norm's running statistics, whose "gradient" is the update itself (not divided, no regularization)
+            boolean statistic = config instanceof NoOp;
+            if (!(config instanceof Sgd || config instanceof Nesterovs || config instanceof Adam || statistic)) {
                 return "optimizer " + config.getClass().getSimpleName() + " (fused: sgd, nesterov, adam)";
             }
             List<Range> ranges = new ArrayList<>();
@@ -98,10 +103,14 @@ final class FusedUpdater {
                 String name = layer.getConfig().getLayerName() + "_" + p.getParamName();
                 GradientNormalization norm = layer.getConfig().getGradientNormalization();
                 if (norm != null && norm != GradientNormalization.None) return name + " has gradient normalization " + norm;
-                if (!layer.updaterDivideByMinibatch(p.getParamName())) return name + " is not divided by the batch size (DL4J treats it as a statistic)";
+                if (layer.updaterDivideByMinibatch(p.getParamName()) == statistic) {
+                    return statistic ? name + " has no optimizer (NoOp) but is divided by the batch size"
+                            : name + " is not divided by the batch size (DL4J treats it as a statistic) but has optimizer " + config.getClass().getSimpleName();
+                }
                 ISchedule l2 = null;
                 List<Regularization> regs = layer.getConfig().getRegularizationByParam(p.getParamName());
                 for (Regularization r : regs == null ? List.<Regularization>of() : regs) {
+                    if (statistic) return name + " is a statistic (NoOp) with regularization " + r.getClass().getSimpleName();
                     if (r instanceof L2Regularization l) {
                         if (l2 != null) return name + " has two L2 terms";
                         l2 = l.getL2();
@@ -146,6 +155,10 @@ final class FusedUpdater {
             if (s1 != null) b.state().get(0, s1, off, len);
             if (s2 != null) b.state().get(len, s2, off, len);
             IUpdater c = b.config();
+            if (c instanceof NoOp) {
+                for (Range r : b.params()) statisticLoop(r.start(), r.end(), w, g);
+                continue;
+            }
             float lr = (float) c.getLearningRate(iteration, epoch);
             for (Range r : b.params()) {
                 float l2 = r.l2() == null ? 0f : (float) r.l2().valueAt(iteration, epoch);
@@ -172,6 +185,11 @@ final class FusedUpdater {
     private static void flushSubnormals(float[] a, int from) {
         if (a == null) return;
         for (int i = from; i < a.length; i++) if (Math.abs(a[i]) < Float.MIN_NORMAL) a[i] = 0f;
+    }
+
+    /** DL4J's step for a parameter without optimizer (batch norm's running mean and variance): w -= g, g undivided. */
+    private static void statisticLoop(int from, int to, float[] w, float[] g) {
+        for (int i = from; i < to; i++) w[i] = w[i] - g[i];
     }
 
     private void sgd(Range r, float lr, float l2, float batch) {

@@ -20,10 +20,15 @@ import org.bytedeco.dnnl.convolution_forward;
 import org.bytedeco.dnnl.pooling_backward;
 import org.bytedeco.dnnl.pooling_forward;
 import org.bytedeco.dnnl.reorder;
+import org.bytedeco.dnnl.batch_normalization_backward;
+import org.bytedeco.dnnl.batch_normalization_forward;
+import org.bytedeco.dnnl.binary;
 import org.bytedeco.javacpp.LongPointer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.layers.ActivationLayer;
+import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
@@ -66,6 +71,17 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_FROM;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_TO;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SCALE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SHIFT;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_MEAN;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SCALE;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SHIFT;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_0;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC_1;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_VARIANCE;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_use_global_stats;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_use_scale;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_use_shift;
 
 /**
  * Issue 7's engine: forward and backward of a DL4J network computed by oneDNN primitives called directly (JavaCPP's
@@ -81,9 +97,11 @@ import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WORKSPACE;
  * gradient for its input; one primitive call per layer and direction instead of DL4J's chain of ND4J ops.
  *
  * <p>Supported: a chain of {@link ConvolutionLayer}s (NCHW; Truncate, Strict or Same; any stride, padding, dilation),
- * {@link SubsamplingLayer}s (max or average, no dilation) and {@link DenseLayer}s (no layer norm), activations
- * identity, ReLU, leaky ReLU, tanh or sigmoid, with or without bias, no dropout, ending in an {@link OutputLayer} with
- * softmax and {@link LossMCXENT} without class weights; DL4J's own reshaping preprocessors between them.
+ * {@link SubsamplingLayer}s (max or average, no dilation), {@link DenseLayer}s (no layer norm), {@link BatchNormalization}
+ * (over features or NCHW channels; gamma and beta learned) and {@link ActivationLayer}s, activations identity, ReLU,
+ * leaky ReLU, tanh or sigmoid, with or without bias, DL4J's {@code Dropout} (a fixed retain probability) on the inputs
+ * of dense layers, ending in an {@link OutputLayer} with softmax and {@link LossMCXENT} without class weights; DL4J's
+ * own reshaping preprocessors between them.
  * {@link #unsupported} names the first layer that is not, so a caller can fall back to DL4J and say why.
  * Not thread-safe: one instance per network, used by the thread that trains it.
  */
@@ -92,13 +110,32 @@ public final class OneDnnNet implements AutoCloseable {
     /** DL4J's default clipping of the softmax output before its log (LossMCXENT's DEFAULT_SOFTMAX_CLIPPING_EPSILON). */
     private static final double SOFTMAX_CLIP = 1e-10;
 
+    /** 1 / (2 ln 10): half the base-10 logarithm, DL4J's ONE_ON_2LOGE_10. */
+    private static final double HALF_ON_LN10 = 1 / (2 * Math.log(10));
+
+    /** The order of the arrays DL4J's dense layers take, and so of its dropout masks (measured: see OneDnnNetTest). */
+    private static final char DROPOUT_MASK_ORDER = 'c';
+
     /** One layer of the chain as this engine runs it. */
-    private sealed interface Spec permits Dense, Conv, Pool {
+    private sealed interface Spec permits Dense, Conv, Pool, Norm, Activation {
         String name();
     }
 
-    /** A dense or output layer; {@code act} is null for identity (and for the output layer, whose softmax is in Java). */
-    private record Dense(String name, Layer layer, Act act, long nIn, long nOut) implements Spec {}
+    /**
+     * A dense or output layer; {@code act} is null for identity (and for the output layer, whose softmax is in Java).
+     * {@code retain}: DL4J's {@code Dropout} on the layer's input in training (the probability of keeping a unit), or
+     * 0 for none.
+     */
+    private record Dense(String name, Layer layer, Act act, long nIn, long nOut, double retain) implements Spec {}
+
+    /**
+     * DL4J's {@code BatchNormalization} over [batch, features] or NCHW images: batch statistics in training, the
+     * running ones (mean and variance, or log10 of the standard deviation) in inference.
+     */
+    private record Norm(String name, Layer layer, long channels, float eps, double decay, boolean logStd) implements Spec {}
+
+    /** DL4J's {@code ActivationLayer}; {@code act} is null for identity. */
+    private record Activation(String name, Act act) implements Spec {}
 
     /** A 2-D convolution; DL4J's dilation d is oneDNN's d - 1. */
     private record Conv(String name, Layer layer, Act act, long nIn, long nOut, long[] kernel, long[] stride, long[] pad,
@@ -171,6 +208,7 @@ public final class OneDnnNet implements AutoCloseable {
     private static String chain(ComputationGraph net, List<Spec> out, long[][] image) {
         if (net.getNumInputArrays() != 1 || net.getNumOutputArrays() != 1) return "it has more than one input or output";
         String previous = net.getConfiguration().getNetworkInputs().get(0);
+        boolean[] images = {false};   // whether the layer's input is images (after a convolution or pooling)
         for (int index : net.topologicalSortOrder()) {
             GraphVertex v = net.getVertices()[index];
             if (v.isInputVertex()) continue;
@@ -191,10 +229,22 @@ public final class OneDnnNet implements AutoCloseable {
             Layer layer = v.getLayer();
             var conf = layer.conf().getLayer();
             boolean first = out.isEmpty(), last = out.size() == net.getLayers().length - 1;
-            boolean afterImages = !first && !(out.get(out.size() - 1) instanceof Dense);
+            boolean afterImages = images[0];
             InputPreProcessor pre = vconf.getPreProcessor();
-            if (conf.getIDropout() != null) return "layer " + name + " has dropout";
             if (layer.numParams() > 0 && layer.params().dataType() != DataType.FLOAT) return "layer " + name + " is not float32";
+            double retain = 0;   // no dropout
+            if (conf.getIDropout() != null) {
+                // DL4J's Dropout with a fixed probability, on a dense layer's input: the engine draws DL4J's own masks
+                if (conf.getClass() != DenseLayer.class && conf.getClass() != OutputLayer.class) {
+                    return "layer " + name + " has dropout on a " + conf.getClass().getSimpleName() + " (supported: on DenseLayer and OutputLayer)";
+                }
+                if (!(conf.getIDropout() instanceof org.deeplearning4j.nn.conf.dropout.Dropout dr) || dr.getClass() != org.deeplearning4j.nn.conf.dropout.Dropout.class
+                        || dr.getPSchedule() != null || !(dr.getP() > 0 && dr.getP() <= 1)) {
+                    return "layer " + name + " has dropout " + conf.getIDropout() + " (supported: Dropout with a fixed retain probability)";
+                }
+                if (first) return "layer " + name + " has dropout on the network's input (not supported)";
+                retain = dr.getP();
+            }
             // exact classes: subclasses (depthwise, separable, 1-D, 3-D, deconvolution...) compute something else
             if (conf.getClass() == OutputLayer.class) {
                 OutputLayer o = (OutputLayer) conf;
@@ -204,7 +254,8 @@ public final class OneDnnNet implements AutoCloseable {
                     return "output layer " + name + " has loss " + o.getLossFn() + ", not unweighted MCXENT";
                 String p = flatteningPreprocessor(name, pre, first, afterImages);
                 if (p != null) return p;
-                out.add(new Dense(name, layer, null, o.getNIn(), o.getNOut()));
+                out.add(new Dense(name, layer, null, o.getNIn(), o.getNOut(), retain));
+                images[0] = false;
             } else if (last) {
                 return "the last layer " + name + " is a " + conf.getClass().getSimpleName() + ", not an OutputLayer";
             } else if (conf.getClass() == DenseLayer.class) {
@@ -214,7 +265,8 @@ public final class OneDnnNet implements AutoCloseable {
                 if (d.hasLayerNorm()) return "layer " + name + " has layer normalization";
                 String p = flatteningPreprocessor(name, pre, first, afterImages);
                 if (p != null) return p;
-                out.add(new Dense(name, layer, act.alg() == algorithm.undef ? null : act, d.getNIn(), d.getNOut()));
+                out.add(new Dense(name, layer, act.alg() == algorithm.undef ? null : act, d.getNIn(), d.getNOut(), retain));
+                images[0] = false;
             } else if (conf.getClass() == ConvolutionLayer.class) {
                 ConvolutionLayer c = (ConvolutionLayer) conf;
                 Act act = actOf(c.getActivationFn());
@@ -226,6 +278,7 @@ public final class OneDnnNet implements AutoCloseable {
                 int[] d = c.getDilation();
                 out.add(new Conv(name, layer, act.alg() == algorithm.undef ? null : act, c.getNIn(), c.getNOut(), longs(c.getKernelSize()),
                         longs(c.getStride()), longs(c.getPadding()), new long[] {d[0] - 1, d[1] - 1}, c.getConvolutionMode()));
+                images[0] = true;
             } else if (conf.getClass() == SubsamplingLayer.class) {
                 SubsamplingLayer s = (SubsamplingLayer) conf;
                 algorithm alg = switch (s.getPoolingType()) {
@@ -240,9 +293,23 @@ public final class OneDnnNet implements AutoCloseable {
                 String m = mode(name, s.getConvolutionMode());
                 if (m != null) return m;
                 out.add(new Pool(name, alg, longs(s.getKernelSize()), longs(s.getStride()), longs(s.getPadding()), s.getConvolutionMode()));
+                images[0] = true;
+            } else if (conf.getClass() == BatchNormalization.class) {
+                BatchNormalization bn = (BatchNormalization) conf;
+                if (first) return "layer " + name + " is a BatchNormalization on the network's input (not supported)";
+                if (pre != null) return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
+                if (afterImages && bn.getCnn2DFormat() != CNN2DFormat.NCHW) return "layer " + name + " has data format " + bn.getCnn2DFormat() + " (supported: NCHW)";
+                if (bn.isLockGammaBeta()) return "layer " + name + " is a BatchNormalization with locked gamma and beta (not supported)";
+                out.add(new Norm(name, layer, bn.getNOut(), (float) bn.getEps(), bn.getDecay(), bn.isUseLogStd()));
+            } else if (conf.getClass() == ActivationLayer.class) {
+                Act act = actOf(((ActivationLayer) conf).getActivationFn());
+                if (act == null) return "layer " + name + " has activation " + ((ActivationLayer) conf).getActivationFn() + " (supported: " + ACTIVATIONS + ")";
+                if (first) return "layer " + name + " is an ActivationLayer on the network's input (not supported)";
+                if (pre != null) return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
+                out.add(new Activation(name, act.alg() == algorithm.undef ? null : act));
             } else {
                 return "layer " + name + " is a " + conf.getClass().getSimpleName()
-                        + " (supported: ConvolutionLayer, SubsamplingLayer, DenseLayer, OutputLayer)";
+                        + " (supported: ConvolutionLayer, SubsamplingLayer, BatchNormalization, ActivationLayer, DenseLayer, OutputLayer)";
             }
             previous = name;
         }
@@ -435,8 +502,29 @@ public final class OneDnnNet implements AutoCloseable {
     }
 
 
-    /** A primitive with its arguments. */
-    private record Op(primitive p, IntMemoryMap args) {}
+    /** One step of a forward or backward pass, run in order on the engine's stream. */
+    private interface Step {
+        void run(stream s);
+    }
+
+    /** A primitive with its arguments; {@code what} names it in errors. */
+    private record Op(String what, primitive p, IntMemoryMap args) implements Step {
+        @Override public void run(stream s) {
+            try {
+                p.execute(s, args);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("oneDNN could not run " + what + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** Java between primitives (dropout masks, batch norm's running statistics): the primitives before it have finished. */
+    private record JavaStep(Runnable body) implements Step {
+        @Override public void run(stream s) {
+            s._wait();
+            body.run();
+        }
+    }
 
     /** The primitives and memories of one input shape. */
     private final class Plan implements AutoCloseable {
@@ -444,9 +532,10 @@ public final class OneDnnNet implements AutoCloseable {
         final boolean training;              // false: forward_inference primitives only
         final prop_kind kind;
         final List<Pointer> mine = new ArrayList<>();
-        final List<Op> forward = new ArrayList<>();
-        final List<List<Op>> backward = new ArrayList<>();   // per layer, run last layer first
+        final List<Step> forward = new ArrayList<>();
+        final List<List<Step>> backward = new ArrayList<>();   // per layer, run last layer first
         final List<String> impls = new ArrayList<>();
+        final List<INDArray> masks = new ArrayList<>();   // dropout masks, which memories point at
         final memory input;
         final INDArray logits, logitsGrad;
         final float[] row, label;
@@ -466,13 +555,15 @@ public final class OneDnnNet implements AutoCloseable {
             long[] dims = shape;
             for (int i = 0; i < n; i++) {
                 Spec s = specs.get(i);
-                List<Op> bwd = new ArrayList<>();
+                List<Step> bwd = new ArrayList<>();
                 backward.add(bwd);
                 boolean last = i == n - 1;
                 memory[] out;
                 try {
                     if (s instanceof Dense d) out = dense(d, src, srcDiff, dims, last, bwd);
                     else if (s instanceof Conv c) out = conv(c, src, srcDiff, dims, bwd);
+                    else if (s instanceof Norm nm) out = norm(nm, src, srcDiff, dims, bwd);
+                    else if (s instanceof Activation a) out = activation(a, src, srcDiff, bwd);
                     else out = pool((Pool) s, src, srcDiff, dims, bwd);
                 } catch (RuntimeException e) {
                     close();
@@ -482,7 +573,7 @@ public final class OneDnnNet implements AutoCloseable {
                 src = out[0];
                 srcDiff = out[1];
                 LongPointer p = src.get_desc().dims();
-                dims = new long[s instanceof Dense ? 2 : 4];
+                dims = new long[s instanceof Dense ? 2 : s instanceof Conv || s instanceof Pool ? 4 : dims.length];
                 p.get(dims);
             }
             row = new float[(int) classes];
@@ -491,7 +582,7 @@ public final class OneDnnNet implements AutoCloseable {
         }
 
         /** Forward and backward of a dense layer; returns its output memory and the memory of its output's gradient. */
-        private memory[] dense(Dense d, memory src, memory srcDiff, long[] dims, boolean last, List<Op> bwd) {
+        private memory[] dense(Dense d, memory src, memory srcDiff, long[] dims, boolean last, List<Step> bwd) {
             long in = 1;
             for (int k = 1; k < dims.length; k++) in *= dims[k];
             if (in != d.nIn()) throw new IllegalArgumentException("layer " + d.name() + " takes " + d.nIn() + " inputs, found " + in + " (" + java.util.Arrays.toString(dims) + ")");
@@ -502,14 +593,25 @@ public final class OneDnnNet implements AutoCloseable {
             boolean images = dims.length == 4;
             memory.desc wei = images ? new memory.desc(new long[] {out, dims[1], dims[2], dims[3]}, memory.data_type.f32, memory.format_tag.oihw)
                     : desc(out, in, memory.format_tag.oi);
-            // images: any layout oneDNN prefers with these weights, the previous layer's reordered into it if need be
-            memory.desc srcDesc = images ? new memory.desc(dims, memory.data_type.f32, memory.format_tag.any) : src.get_desc();
+            // images: any layout oneDNN prefers with these weights, the previous layer's reordered into it if need be;
+            // plain NCHW under dropout, whose mask is in DL4J's order of the flattened input
+            boolean dropout = training && d.retain() > 0;
+            memory.desc srcDesc = images ? new memory.desc(dims, memory.data_type.f32, dropout ? memory.format_tag.nchw : memory.format_tag.any) : src.get_desc();
             memory.desc dst = desc(b, out, memory.format_tag.nc);
             INDArray bParam = layer.getParam("b");
             memory.desc bia = bParam != null ? new memory.desc(new long[] {out}, memory.data_type.f32, memory.format_tag.x) : new memory.desc();
             var fpd = new inner_product_forward.primitive_desc(
                     new inner_product_forward.desc(kind, srcDesc, wei, bia, dst), attr(d.act()), eng);
             memory x = into(src, fpd.src_desc(), forward, d.name() + " input");
+            memory mask = null;
+            if (dropout) {
+                // DL4J's Dropout: the input times a mask of 0 and 1/retain drawn by ND4J's DropOutInverted from the
+                // thread's generator, in layer order as DL4J's forward pass draws it; the gradient through it times the same mask
+                mask = dropoutMask(d, fpd.src_desc(), dims);
+                memory dropped = keep(mine, new memory(fpd.src_desc(), eng));
+                multiply(forward, d.name() + " dropout", x, mask, dropped);
+                x = dropped;
+            }
             memory weights = keep(mine, new memory(wei, eng, layer.getParam("W").data().addressPointer()));
             memory y = last ? keep(mine, new memory(dst, eng, logits.data().addressPointer())) : keep(mine, new memory(dst, eng));
             memory b = bParam == null ? null : keep(mine, new memory(bia, eng, bParam.data().addressPointer()));
@@ -527,14 +629,131 @@ public final class OneDnnNet implements AutoCloseable {
                 // nobody needs the gradient of the input images: the first layer has no backward-data
                 var dpd = new inner_product_backward_data.primitive_desc(new inner_product_backward_data.desc(fpd.src_desc(), wei, dst), eng, fpd);
                 memory dx = from(srcDiff, dpd.diff_src_desc());
-                add(bwd, d.name() + " backward data", dpd, new inner_product_backward_data(dpd), args(DNNL_ARG_DIFF_DST, dy, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_DIFF_SRC, dx));
+                memory dDropped = mask == null ? dx : keep(mine, new memory(dpd.diff_src_desc(), eng));
+                add(bwd, d.name() + " backward data", dpd, new inner_product_backward_data(dpd), args(DNNL_ARG_DIFF_DST, dy, DNNL_ARG_WEIGHTS, weights, DNNL_ARG_DIFF_SRC, dDropped));
+                if (mask != null) multiply(bwd, d.name() + " dropout backward", dDropped, mask, dx);
                 reorder(dx, srcDiff, bwd, d.name() + " input gradient");
             }
             return new memory[] {y, dy};
         }
 
+        /**
+         * A new mask for dense layer {@code d}'s input (layout {@code plain}, dims {@code dims}), drawn before every
+         * forward pass exactly as DL4J's {@code Dropout.applyDropout} draws it: an array of the input's shape and DL4J's
+         * order of it, filled with ones, through ND4J's {@code DropOutInverted}. The same generator calls in the same
+         * order give the same masks, so the engine's training curve stays DL4J's.
+         */
+        private memory dropoutMask(Dense d, memory.desc plain, long[] dims) {
+            long in = d.nIn();
+            INDArray m = Nd4j.createUninitialized(DataType.FLOAT, new long[] {b, in}, DROPOUT_MASK_ORDER);
+            masks.add(m);   // kept alive as long as the memory that points at it
+            long s0 = m.stride(0), s1 = m.stride(1);
+            long[] strides = dims.length == 2 ? new long[] {s0, s1} : new long[] {s0, s1 * dims[2] * dims[3], s1 * dims[3], s1};
+            memory drawn = keep(mine, new memory(new memory.desc(dims, memory.data_type.f32, strides), eng, m.data().addressPointer()));
+            double retain = d.retain();
+            forward.add(new JavaStep(() -> {
+                m.assign(1.0);
+                Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.random.impl.DropOutInverted(m, m, retain));
+            }));
+            return into(drawn, plain, forward, d.name() + " dropout mask");
+        }
+
+        /** {@code c = a * b} element by element (same dims; {@code c} in {@code a}'s layout). */
+        private void multiply(List<Step> ops, String what, memory a, memory bm, memory c) {
+            var pd = new binary.primitive_desc(new binary.desc(algorithm.binary_mul, a.get_desc(), bm.get_desc(), c.get_desc()), eng);
+            add(ops, what, pd, new binary(pd), args(DNNL_ARG_SRC_0, a, DNNL_ARG_SRC_1, bm, DNNL_ARG_DST, c));
+        }
+
+        /**
+         * DL4J's batch normalization in the layout of its input (blocked after a convolution): in training, the batch's
+         * mean and (biased) variance, and as the "gradient" of the running statistics the update DL4J's updater
+         * subtracts without dividing by the batch size, {@code (1 - decay) (mean - batchMean)} and, for log10 of the
+         * standard deviation, {@code log10(var / (decay var + (1 - decay) batchVar)) / 2}; in inference, the running
+         * statistics.
+         */
+        private memory[] norm(Norm nm, memory src, memory srcDiff, long[] dims, List<Step> bwd) {
+            if (dims[1] != nm.channels()) throw new IllegalArgumentException("layer " + nm.name() + " takes " + nm.channels() + " channels, found " + java.util.Arrays.toString(dims));
+            Layer layer = nm.layer();
+            int c = (int) nm.channels();
+            memory.desc data = src.get_desc();
+            int flags = dnnl_use_scale | dnnl_use_shift | (training ? 0 : dnnl_use_global_stats);
+            var fpd = new batch_normalization_forward.primitive_desc(new batch_normalization_forward.desc(kind.value, data, nm.eps(), flags), eng);
+            memory.desc vec = new memory.desc(new long[] {c}, memory.data_type.f32, memory.format_tag.x);
+            memory gamma = keep(mine, new memory(vec, eng, layer.getParam("gamma").data().addressPointer()));
+            memory beta = keep(mine, new memory(vec, eng, layer.getParam("beta").data().addressPointer()));
+            INDArray meanParam = layer.getParam("mean"), stdParam = layer.getParam(nm.logStd() ? "log10stdev" : "var");
+            memory mean, variance;
+            if (training) {
+                mean = keep(mine, new memory(fpd.mean_desc(), eng));
+                variance = keep(mine, new memory(fpd.variance_desc(), eng));
+            } else {
+                mean = keep(mine, new memory(vec, eng, meanParam.data().addressPointer()));
+                if (nm.logStd()) {
+                    // the variance from log10 of the standard deviation, before every pass: the parameters change between them
+                    variance = keep(mine, new memory(vec, eng));
+                    FloatPointer v = new FloatPointer(variance.get_data_handle()), l = new FloatPointer(stdParam.data().addressPointer());
+                    forward.add(new JavaStep(() -> {
+                        for (int k = 0; k < c; k++) {
+                            double std = Math.pow(10, l.get(k));
+                            v.put(k, (float) (std * std));
+                        }
+                    }));
+                } else {
+                    variance = keep(mine, new memory(vec, eng, stdParam.data().addressPointer()));
+                }
+            }
+            memory y = keep(mine, new memory(fpd.dst_desc(), eng));
+            add(forward, nm.name() + " forward", fpd, new batch_normalization_forward(fpd), args(DNNL_ARG_SRC, src, DNNL_ARG_MEAN, mean,
+                    DNNL_ARG_VARIANCE, variance, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta, DNNL_ARG_DST, y));
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(fpd.dst_desc(), eng));
+            var grads = gradientViews(layer);
+            memory dGamma = keep(mine, new memory(vec, eng, grads.get("gamma").data().addressPointer()));
+            memory dBeta = keep(mine, new memory(vec, eng, grads.get("beta").data().addressPointer()));
+            // oneDNN 2.5 wants the shift among a backward pass's arguments too, though the gradient does not depend on it
+            var bpd = new batch_normalization_backward.primitive_desc(new batch_normalization_backward.desc(prop_kind.backward.value,
+                    fpd.dst_desc(), data, nm.eps(), dnnl_use_scale | dnnl_use_shift), eng, fpd);
+            memory dx = from(srcDiff, bpd.diff_src_desc());
+            add(bwd, nm.name() + " backward", bpd, new batch_normalization_backward(bpd), args(DNNL_ARG_SRC, src, DNNL_ARG_MEAN, mean,
+                    DNNL_ARG_VARIANCE, variance, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_SCALE, gamma, DNNL_ARG_SHIFT, beta, DNNL_ARG_DIFF_SRC, dx,
+                    DNNL_ARG_DIFF_SCALE, dGamma, DNNL_ARG_DIFF_SHIFT, dBeta));
+            reorder(dx, srcDiff, bwd, nm.name() + " input gradient");
+            FloatPointer batchMean = new FloatPointer(mean.get_data_handle()), batchVar = new FloatPointer(variance.get_data_handle());
+            FloatPointer runMean = new FloatPointer(meanParam.data().addressPointer()), runStd = new FloatPointer(stdParam.data().addressPointer());
+            FloatPointer dMean = new FloatPointer(grads.get("mean").data().addressPointer());
+            FloatPointer dStd = new FloatPointer(grads.get(nm.logStd() ? "log10stdev" : "var").data().addressPointer());
+            double decay = nm.decay();
+            boolean logStd = nm.logStd();
+            bwd.add(new JavaStep(() -> {
+                for (int k = 0; k < c; k++) {
+                    dMean.put(k, (float) ((1 - decay) * (runMean.get(k) - batchMean.get(k))));
+                    if (logStd) {
+                        double std = Math.pow(10, runStd.get(k)), var = std * std;
+                        dStd.put(k, (float) (Math.log(var / (decay * var + (1 - decay) * batchVar.get(k))) * HALF_ON_LN10));
+                    } else {
+                        dStd.put(k, (float) ((1 - decay) * (runStd.get(k) - batchVar.get(k))));
+                    }
+                }
+            }));
+            return new memory[] {y, dy};
+        }
+
+        /** DL4J's ActivationLayer: the activation into a new memory, and its gradient into the input's. */
+        private memory[] activation(Activation a, memory src, memory srcDiff, List<Step> bwd) {
+            if (a.act() == null) return new memory[] {src, srcDiff};
+            memory.desc data = src.get_desc();
+            var fpd = new eltwise_forward.primitive_desc(new eltwise_forward.desc(kind, a.act().alg(), data, a.act().alpha(), 0f), eng);
+            memory y = keep(mine, new memory(fpd.dst_desc(), eng));
+            add(forward, a.name() + " forward", fpd, new eltwise_forward(fpd), args(DNNL_ARG_SRC, src, DNNL_ARG_DST, y));
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(fpd.dst_desc(), eng));
+            var bpd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(a.act().alg(), data, fpd.dst_desc(), a.act().alpha(), 0f), eng, fpd);
+            add(bwd, a.name() + " backward", bpd, new eltwise_backward(bpd), args(DNNL_ARG_DST, y, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_SRC, srcDiff));
+            return new memory[] {y, dy};
+        }
+
         /** Forward and backward of a convolution, in the layouts oneDNN's fastest kernels for this shape want. */
-        private memory[] conv(Conv c, memory src, memory srcDiff, long[] dims, List<Op> bwd) {
+        private memory[] conv(Conv c, memory src, memory srcDiff, long[] dims, List<Step> bwd) {
             if (dims.length != 4 || dims[1] != c.nIn()) throw new IllegalArgumentException("layer " + c.name() + " takes " + c.nIn() + " channels, found " + java.util.Arrays.toString(dims));
             long[][] geometry = geometry(c.name(), dims, c.kernel(), c.stride(), c.pad(), c.dilation(), c.mode());
             long[] dstDims = {b, c.nOut(), geometry[0][0], geometry[0][1]}, padL = geometry[1], padR = geometry[2];
@@ -593,7 +812,7 @@ public final class OneDnnNet implements AutoCloseable {
          * block with masked loads and stores, slow on some CPUs (AMD Zen 3: pool1 of LeNet-5 at b64 3.5 + 3.0 ms for
          * 20 channels, 2.2 + 1.6 ms for 24).
          */
-        private memory[] pool(Pool p, memory src, memory srcDiff, long[] dims, List<Op> bwd) {
+        private memory[] pool(Pool p, memory src, memory srcDiff, long[] dims, List<Step> bwd) {
             if (dims.length != 4) throw new IllegalArgumentException("layer " + p.name() + " takes images, found " + java.util.Arrays.toString(dims));
             long[][] geometry = geometry(p.name(), dims, p.kernel(), p.stride(), p.pad(), new long[] {0, 0}, p.mode());
             long[] dstDims = {b, dims[1], geometry[0][0], geometry[0][1]}, padL = geometry[1], padR = geometry[2];
@@ -657,7 +876,7 @@ public final class OneDnnNet implements AutoCloseable {
         }
 
         /** The activation's gradient in place: the gradient at the layer's output becomes the one before its activation. */
-        private void activationBackward(String name, Act act, memory.desc dst, memory y, memory dy, List<Op> bwd) {
+        private void activationBackward(String name, Act act, memory.desc dst, memory y, memory dy, List<Step> bwd) {
             if (act == null) return;
             var hint = new eltwise_forward.primitive_desc(new eltwise_forward.desc(prop_kind.forward_training, act.alg(), dst, act.alpha(), 0f), eng);
             var pd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(act.alg(), dst, dst, act.alpha(), 0f), eng, hint);
@@ -665,7 +884,7 @@ public final class OneDnnNet implements AutoCloseable {
         }
 
         /** {@code have}, or a new memory in layout {@code want} that {@code ops} fills from it with a reorder first. */
-        private memory into(memory have, memory.desc want, List<Op> ops, String what) {
+        private memory into(memory have, memory.desc want, List<Step> ops, String what) {
             if (have.get_desc().equals(want)) return have;
             memory m = keep(mine, new memory(want, eng));
             reorder(have, m, ops, what);
@@ -677,17 +896,17 @@ public final class OneDnnNet implements AutoCloseable {
             return target.get_desc().equals(want) ? target : keep(mine, new memory(want, eng));
         }
 
-        private void reorder(memory from, memory to, List<Op> ops, String what) {
+        private void reorder(memory from, memory to, List<Step> ops, String what) {
             if (from == to) return;
             var r = new reorder(from, to);
             impls.add(what + " reorder");
-            ops.add(new Op(keep(mine, r), args(DNNL_ARG_FROM, from, DNNL_ARG_TO, to)));
+            ops.add(new Op(what + " reorder", keep(mine, r), args(DNNL_ARG_FROM, from, DNNL_ARG_TO, to)));
         }
 
-        private void add(List<Op> ops, String what, org.bytedeco.dnnl.primitive_desc pd, primitive p, IntMemoryMap args) {
+        private void add(List<Step> ops, String what, org.bytedeco.dnnl.primitive_desc pd, primitive p, IntMemoryMap args) {
             keep(mine, pd);
             impls.add(what + ": " + pd.impl_info_str().getString());
-            ops.add(new Op(keep(mine, p), args));
+            ops.add(new Op(what, keep(mine, p), args));
         }
 
         /** The argument map of a primitive; a null memory is left out (no bias, no workspace). */
@@ -710,7 +929,7 @@ public final class OneDnnNet implements AutoCloseable {
         /** Forward in inference mode; the softmax of the logits into a new [batch, classes] array. */
         INDArray infer(INDArray x) {
             input.set_data_handle(x.data().addressPointer());
-            for (Op op : forward) op.p().execute(strm, op.args());
+            for (Step op : forward) op.run(strm);
             strm._wait();
             int k = (int) classes;
             float[] all = new float[b * k];
@@ -725,10 +944,10 @@ public final class OneDnnNet implements AutoCloseable {
 
         double run(INDArray x, INDArray y) {
             input.set_data_handle(x.data().addressPointer());
-            for (Op op : forward) op.p().execute(strm, op.args());
+            for (Step op : forward) op.run(strm);
             strm._wait();
             double loss = softmaxCrossEntropy(y);
-            for (int i = n - 1; i >= 0; i--) for (Op op : backward.get(i)) op.p().execute(strm, op.args());
+            for (int i = n - 1; i >= 0; i--) for (Step op : backward.get(i)) op.run(strm);
             strm._wait();
             return loss;
         }

@@ -67,11 +67,12 @@ class EngineTest {
                 assertThat(System.getProperty(OneDnnHelpers.DISABLE_PROPERTY)).as("restored").isEqualTo(jvmDefault);
                 // training runs on the direct engine; DL4J's layers (with the helpers) serve evaluation and prediction
                 assertThat(OneDnnHelpers.describe("onednn", onednn)).isEqualTo("onednn: all 6 layers on the direct oneDNN engine, fused optimizer step");
-                ComputationGraph withBn = build("{name: lenet5, batchNorm: true}", "onednn");
-                assertThat(OneDnnHelpers.describe("onednn", withBn))
-                        .isEqualTo("onednn: 3 BatchNormalization, 2 ConvolutionLayer, 2 SubsamplingLayer on oneDNN; 5 layer(s) on DL4J/OpenBLAS "
-                                + "(direct oneDNN engine not used: layer conv1_bn is a BatchNormalization "
-                                + "(supported: ConvolutionLayer, SubsamplingLayer, DenseLayer, OutputLayer))");
+                ComputationGraph withBn = build("{name: lenet5, batchNorm: true, dropout: 0.5}", "onednn");
+                assertThat(OneDnnHelpers.describe("onednn", withBn)).isEqualTo("onednn: all 12 layers on the direct oneDNN engine, fused optimizer step");
+                ComputationGraph resnet = build("{name: resnet, depth: 20}", "onednn");
+                assertThat(OneDnnHelpers.describe("onednn", resnet))
+                        .isEqualTo("onednn: 19 BatchNormalization, 19 ConvolutionLayer, 2 SubsamplingLayer on oneDNN; 21 layer(s) on DL4J/OpenBLAS "
+                                + "(direct oneDNN engine not used: vertex s1b1_add is a ElementWiseVertex, not a layer)");
                 assertThat(OneDnnHelpers.describe("dl4j", dl4j)).isEqualTo("dl4j: no layer on oneDNN; 6 layer(s) on DL4J/OpenBLAS");
             } finally {
                 if (before == null) System.clearProperty(OneDnnHelpers.DISABLE_PROPERTY);
