@@ -30,6 +30,10 @@ import org.deeplearning4j.nn.conf.InputPreProcessor;
 import org.deeplearning4j.nn.conf.layers.ActivationLayer;
 import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.graph.ElementWiseVertex;
+import org.deeplearning4j.nn.conf.graph.MergeVertex;
+import org.deeplearning4j.nn.conf.graph.ScaleVertex;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.conf.preprocessor.CnnToFeedForwardPreProcessor;
 import org.deeplearning4j.nn.conf.preprocessor.FeedForwardToCnnPreProcessor;
@@ -117,9 +121,24 @@ public final class OneDnnNet implements AutoCloseable {
     private static final char DROPOUT_MASK_ORDER = 'c';
 
     /** One layer of the chain as this engine runs it. */
-    private sealed interface Spec permits Dense, Conv, Pool, Norm, Activation {
+    private sealed interface Spec permits Dense, Conv, Pool, Norm, Activation, GlobalPool, Add, Merge, Scale {
         String name();
     }
+
+    /** A vertex of the graph as this engine runs it, and the vertices whose outputs it reads. */
+    private record Node(Spec spec, List<String> inputs) {}
+
+    /** DL4J's GlobalPoolingLayer over the height and width of NCHW images, max or average: [batch, channels] out. */
+    private record GlobalPool(String name, algorithm alg) implements Spec {}
+
+    /** DL4J's ElementWiseVertex with Op.Add: the sum of its inputs (a residual connection). */
+    private record Add(String name) implements Spec {}
+
+    /** DL4J's MergeVertex: its inputs concatenated along the channels (or features). */
+    private record Merge(String name) implements Spec {}
+
+    /** DL4J's ScaleVertex: its input times a constant. */
+    private record Scale(String name, float factor) implements Spec {}
 
     /**
      * A dense or output layer; {@code act} is null for identity (and for the output layer, whose softmax is in Java).
@@ -147,7 +166,8 @@ public final class OneDnnNet implements AutoCloseable {
     /** An activation as a oneDNN eltwise algorithm whose backward pass reads the activation's output. */
     private record Act(algorithm alg, float alpha) {}
 
-    private final List<Spec> specs;           // no reference to the graph itself: a cache may hold this beside it
+    private final List<Node> nodes;           // topological order; no reference to the graph itself: a cache may hold this beside it
+    private final String inputName;           // the network's input vertex
     private final long[] imageShape;          // [channels, height, width] when the first layer takes images, else null
     private final long inputs, classes;       // features per example; the output layer's size
     private final Gradient gradient;         // DL4J's view of the flattened gradient, for its updater
@@ -167,8 +187,9 @@ public final class OneDnnNet implements AutoCloseable {
         }
     };
 
-    private OneDnnNet(ComputationGraph net, List<Spec> specs, long[] imageShape) {
-        this.specs = specs;
+    private OneDnnNet(ComputationGraph net, List<Node> nodes, long[] imageShape) {
+        this.nodes = nodes;
+        this.inputName = net.getConfiguration().getNetworkInputs().get(0);
         this.imageShape = imageShape;
         if (net.getFlattenedGradients() == null) net.initGradientsView();
         // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
@@ -183,42 +204,56 @@ public final class OneDnnNet implements AutoCloseable {
             var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
             for (var e : views.entrySet()) gradient.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
         }
-        Spec first = specs.get(0);
+        Spec first = nodes.get(0).spec();
         this.inputs = imageShape != null ? imageShape[0] * imageShape[1] * imageShape[2] : first instanceof Dense d ? d.nIn() : -1;
-        this.classes = ((Dense) specs.get(specs.size() - 1)).nOut();
+        this.classes = ((Dense) nodes.get(nodes.size() - 1).spec()).nOut();
         this.eng = keep(owned, new engine(engine.kind.cpu, 0));
         this.strm = keep(owned, new stream(eng));
     }
 
     /** Why {@code net} cannot run on this engine, or empty when it can. */
     public static Optional<String> unsupported(ComputationGraph net) {
-        return Optional.ofNullable(chain(net, new ArrayList<>(), new long[1][]));
+        return Optional.ofNullable(graph(net, new ArrayList<>(), new long[1][]));
     }
 
     /** The engine for {@code net}; an {@link IllegalArgumentException} names the first unsupported layer. */
     public static OneDnnNet of(ComputationGraph net) {
-        List<Spec> chain = new ArrayList<>();
+        List<Node> graph = new ArrayList<>();
         long[][] image = new long[1][];
-        String why = chain(net, chain, image);
+        String why = graph(net, graph, image);
         if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
-        return new OneDnnNet(net, chain, image[0]);
+        return new OneDnnNet(net, graph, image[0]);
     }
 
-    /** Reads the network into {@code out}; returns why it cannot run here, or null. {@code image[0]}: the input's [c, h, w]. */
-    private static String chain(ComputationGraph net, List<Spec> out, long[][] image) {
+    /**
+     * Reads the network into {@code out} (topological order); returns why it cannot run here, or null.
+     * {@code image[0]}: the input's [c, h, w] when DL4J reshapes flat input into images.
+     */
+    private static String graph(ComputationGraph net, List<Node> out, long[][] image) {
+        var gc = net.getConfiguration();
         if (net.getNumInputArrays() != 1 || net.getNumOutputArrays() != 1) return "it has more than one input or output";
-        String previous = net.getConfiguration().getNetworkInputs().get(0);
-        boolean[] images = {false};   // whether the layer's input is images (after a convolution or pooling)
+        String input = gc.getNetworkInputs().get(0), output = gc.getNetworkOutputs().get(0);
+        java.util.Map<String, Integer> readers = new java.util.HashMap<>();
+        gc.getVertexInputs().values().forEach(ins -> ins.forEach(i -> readers.merge(i, 1, Integer::sum)));
+        // whether each vertex's output is images (after a convolution or pooling) rather than vectors
+        java.util.Map<String, Boolean> imagesOut = new java.util.HashMap<>();
+        imagesOut.put(input, false);
         for (int index : net.topologicalSortOrder()) {
             GraphVertex v = net.getVertices()[index];
             if (v.isInputVertex()) continue;
             String name = v.getVertexName();
-            if (!v.hasLayer()) return "vertex " + name + " is a " + v.getClass().getSimpleName() + ", not a layer";
-            List<String> inputs = net.getConfiguration().getVertexInputs().get(name);
-            if (inputs.size() != 1 || !inputs.get(0).equals(previous)) return "layer " + name + " is not in a chain (inputs " + inputs + ")";
+            List<String> inputs = List.copyOf(gc.getVertexInputs().get(name));
+            if (!name.equals(output) && !readers.containsKey(name)) return "vertex " + name + "'s output is not used";
+            boolean first = inputs.contains(input);
+            if (!v.hasLayer()) {
+                String why = vertex(name, gc.getVertices().get(name), inputs, first, imagesOut, out);
+                if (why != null) return why;
+                continue;
+            }
+            if (inputs.size() != 1) return "layer " + name + " has " + inputs.size() + " inputs";
             // the configuration's layer, not the runtime one: a frozen layer (transfer learning) reports its inner
             // layer's configuration at runtime but has no gradient
-            var vconf = (LayerVertex) net.getConfiguration().getVertices().get(name);
+            var vconf = (LayerVertex) gc.getVertices().get(name);
             var declared = vconf.getLayerConf().getLayer();
             if (declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayer
                     || declared instanceof org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop
@@ -228,8 +263,8 @@ public final class OneDnnNet implements AutoCloseable {
             }
             Layer layer = v.getLayer();
             var conf = layer.conf().getLayer();
-            boolean first = out.isEmpty(), last = out.size() == net.getLayers().length - 1;
-            boolean afterImages = images[0];
+            boolean last = name.equals(output);
+            boolean afterImages = imagesOut.get(inputs.get(0));
             InputPreProcessor pre = vconf.getPreProcessor();
             if (layer.numParams() > 0 && layer.params().dataType() != DataType.FLOAT) return "layer " + name + " is not float32";
             double retain = 0;   // no dropout
@@ -248,16 +283,16 @@ public final class OneDnnNet implements AutoCloseable {
             // exact classes: subclasses (depthwise, separable, 1-D, 3-D, deconvolution...) compute something else
             if (conf.getClass() == OutputLayer.class) {
                 OutputLayer o = (OutputLayer) conf;
-                if (!last) return "output layer " + name + " is not the last layer";
+                if (!last) return "output layer " + name + " is not the network's output";
                 if (!(o.getActivationFn() instanceof ActivationSoftmax)) return "output layer " + name + " has activation " + o.getActivationFn() + ", not softmax";
                 if (!(o.getLossFn() instanceof LossMCXENT l) || l.getWeights() != null || l.getSoftmaxClipEps() != SOFTMAX_CLIP)
                     return "output layer " + name + " has loss " + o.getLossFn() + ", not unweighted MCXENT";
                 String p = flatteningPreprocessor(name, pre, first, afterImages);
                 if (p != null) return p;
-                out.add(new Dense(name, layer, null, o.getNIn(), o.getNOut(), retain));
-                images[0] = false;
+                out.add(new Node(new Dense(name, layer, null, o.getNIn(), o.getNOut(), retain), inputs));
+                imagesOut.put(name, false);
             } else if (last) {
-                return "the last layer " + name + " is a " + conf.getClass().getSimpleName() + ", not an OutputLayer";
+                return "the network's output " + name + " is a " + conf.getClass().getSimpleName() + ", not an OutputLayer";
             } else if (conf.getClass() == DenseLayer.class) {
                 DenseLayer d = (DenseLayer) conf;
                 Act act = actOf(d.getActivationFn());
@@ -265,8 +300,8 @@ public final class OneDnnNet implements AutoCloseable {
                 if (d.hasLayerNorm()) return "layer " + name + " has layer normalization";
                 String p = flatteningPreprocessor(name, pre, first, afterImages);
                 if (p != null) return p;
-                out.add(new Dense(name, layer, act.alg() == algorithm.undef ? null : act, d.getNIn(), d.getNOut(), retain));
-                images[0] = false;
+                out.add(new Node(new Dense(name, layer, act.alg() == algorithm.undef ? null : act, d.getNIn(), d.getNOut(), retain), inputs));
+                imagesOut.put(name, false);
             } else if (conf.getClass() == ConvolutionLayer.class) {
                 ConvolutionLayer c = (ConvolutionLayer) conf;
                 Act act = actOf(c.getActivationFn());
@@ -276,9 +311,9 @@ public final class OneDnnNet implements AutoCloseable {
                 String m = mode(name, c.getConvolutionMode());
                 if (m != null) return m;
                 int[] d = c.getDilation();
-                out.add(new Conv(name, layer, act.alg() == algorithm.undef ? null : act, c.getNIn(), c.getNOut(), longs(c.getKernelSize()),
-                        longs(c.getStride()), longs(c.getPadding()), new long[] {d[0] - 1, d[1] - 1}, c.getConvolutionMode()));
-                images[0] = true;
+                out.add(new Node(new Conv(name, layer, act.alg() == algorithm.undef ? null : act, c.getNIn(), c.getNOut(), longs(c.getKernelSize()),
+                        longs(c.getStride()), longs(c.getPadding()), new long[] {d[0] - 1, d[1] - 1}, c.getConvolutionMode()), inputs));
+                imagesOut.put(name, true);
             } else if (conf.getClass() == SubsamplingLayer.class) {
                 SubsamplingLayer s = (SubsamplingLayer) conf;
                 algorithm alg = switch (s.getPoolingType()) {
@@ -292,28 +327,64 @@ public final class OneDnnNet implements AutoCloseable {
                 if (p != null) return p;
                 String m = mode(name, s.getConvolutionMode());
                 if (m != null) return m;
-                out.add(new Pool(name, alg, longs(s.getKernelSize()), longs(s.getStride()), longs(s.getPadding()), s.getConvolutionMode()));
-                images[0] = true;
+                out.add(new Node(new Pool(name, alg, longs(s.getKernelSize()), longs(s.getStride()), longs(s.getPadding()), s.getConvolutionMode()), inputs));
+                imagesOut.put(name, true);
             } else if (conf.getClass() == BatchNormalization.class) {
                 BatchNormalization bn = (BatchNormalization) conf;
                 if (first) return "layer " + name + " is a BatchNormalization on the network's input (not supported)";
                 if (pre != null) return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
                 if (afterImages && bn.getCnn2DFormat() != CNN2DFormat.NCHW) return "layer " + name + " has data format " + bn.getCnn2DFormat() + " (supported: NCHW)";
                 if (bn.isLockGammaBeta()) return "layer " + name + " is a BatchNormalization with locked gamma and beta (not supported)";
-                out.add(new Norm(name, layer, bn.getNOut(), (float) bn.getEps(), bn.getDecay(), bn.isUseLogStd()));
+                out.add(new Node(new Norm(name, layer, bn.getNOut(), (float) bn.getEps(), bn.getDecay(), bn.isUseLogStd()), inputs));
+                imagesOut.put(name, afterImages);
             } else if (conf.getClass() == ActivationLayer.class) {
                 Act act = actOf(((ActivationLayer) conf).getActivationFn());
                 if (act == null) return "layer " + name + " has activation " + ((ActivationLayer) conf).getActivationFn() + " (supported: " + ACTIVATIONS + ")";
                 if (first) return "layer " + name + " is an ActivationLayer on the network's input (not supported)";
                 if (pre != null) return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
-                out.add(new Activation(name, act.alg() == algorithm.undef ? null : act));
+                out.add(new Node(new Activation(name, act.alg() == algorithm.undef ? null : act), inputs));
+                imagesOut.put(name, afterImages);
+            } else if (conf.getClass() == GlobalPoolingLayer.class) {
+                GlobalPoolingLayer g = (GlobalPoolingLayer) conf;
+                algorithm alg = g.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.MAX ? algorithm.pooling_max
+                        : g.getPoolingType() == org.deeplearning4j.nn.conf.layers.PoolingType.AVG ? algorithm.pooling_avg_exclude_padding : null;
+                if (alg == null) return "layer " + name + " has global pooling " + g.getPoolingType() + " (supported: MAX, AVG)";
+                if (!afterImages || first) return "layer " + name + " is a global pooling of vectors (supported: of images)";
+                if (!g.isCollapseDimensions() || (g.getPoolingDimensions() != null && !java.util.Arrays.equals(g.getPoolingDimensions(), new int[] {2, 3}))) {
+                    return "layer " + name + " pools dimensions " + java.util.Arrays.toString(g.getPoolingDimensions()) + " (supported: height and width, collapsed)";
+                }
+                if (pre != null) return "layer " + name + " has an input preprocessor (" + pre.getClass().getSimpleName() + ")";
+                out.add(new Node(new GlobalPool(name, alg), inputs));
+                imagesOut.put(name, false);
             } else {
                 return "layer " + name + " is a " + conf.getClass().getSimpleName()
-                        + " (supported: ConvolutionLayer, SubsamplingLayer, BatchNormalization, ActivationLayer, DenseLayer, OutputLayer)";
+                        + " (supported: ConvolutionLayer, SubsamplingLayer, BatchNormalization, ActivationLayer, GlobalPoolingLayer, DenseLayer, OutputLayer)";
             }
-            previous = name;
         }
         return out.isEmpty() ? "it has no layers" : null;
+    }
+
+    /** A vertex without parameters: residual sums, concatenation, scaling. Returns why it cannot run here, or null. */
+    private static String vertex(String name, org.deeplearning4j.nn.conf.graph.GraphVertex conf, List<String> inputs, boolean first,
+                                 java.util.Map<String, Boolean> imagesOut, List<Node> out) {
+        if (first) return "vertex " + name + " reads the network's input (not supported)";
+        boolean images = imagesOut.get(inputs.get(0));
+        for (String in : inputs) {
+            if (imagesOut.get(in) != images) return "vertex " + name + " takes both images and vectors (inputs " + inputs + ")";
+        }
+        if (conf.getClass() == ElementWiseVertex.class && ((ElementWiseVertex) conf).getOp() == ElementWiseVertex.Op.Add) {
+            out.add(new Node(new Add(name), inputs));
+        } else if (conf.getClass() == MergeVertex.class && ((MergeVertex) conf).getMergeAxis() == 1) {
+            out.add(new Node(new Merge(name), inputs));
+        } else if (conf.getClass() == ScaleVertex.class) {
+            out.add(new Node(new Scale(name, (float) ((ScaleVertex) conf).getScaleFactor()), inputs));
+        } else {
+            String what = conf instanceof ElementWiseVertex e ? "ElementWiseVertex " + e.getOp()
+                    : conf instanceof MergeVertex m ? "MergeVertex along axis " + m.getMergeAxis() : conf.getClass().getSimpleName();
+            return "vertex " + name + " is a " + what + " (supported: ElementWiseVertex Add, MergeVertex along channels, ScaleVertex)";
+        }
+        imagesOut.put(name, images);
+        return null;
     }
 
     private static final String ACTIVATIONS = "identity, relu, leakyrelu, tanh, sigmoid";
@@ -543,7 +614,7 @@ public final class OneDnnNet implements AutoCloseable {
 
         Plan(long[] shape, boolean training) {
             this.b = (int) shape[0];
-            this.n = specs.size();
+            this.n = nodes.size();
             this.training = training;
             this.kind = training ? prop_kind.forward_training : prop_kind.forward_inference;
             // the input's memory: its data handle is pointed at each batch's features in run()
@@ -551,30 +622,63 @@ public final class OneDnnNet implements AutoCloseable {
             input = keep(mine, new memory(inDesc, eng, new FloatPointer(1)));
             logits = Nd4j.createUninitialized(DataType.FLOAT, b, classes);
             logitsGrad = training ? Nd4j.createUninitialized(DataType.FLOAT, b, classes) : null;
-            memory src = input, srcDiff = null;   // the previous layer's output and the gradient there (none for the input)
-            long[] dims = shape;
+            // per vertex: its output, the gradient there (written by its readers' backward passes), its dims
+            java.util.Map<String, memory[]> values = new java.util.HashMap<>();
+            java.util.Map<String, long[]> dimsOf = new java.util.HashMap<>();
+            java.util.Map<String, Integer> readers = new java.util.HashMap<>(), index = new java.util.HashMap<>();
+            java.util.Map<String, List<memory>> partials = new java.util.LinkedHashMap<>();
+            for (Node node : nodes) for (String in : node.inputs()) readers.merge(in, 1, Integer::sum);
+            values.put(inputName, new memory[] {input, null});
+            dimsOf.put(inputName, shape);
             for (int i = 0; i < n; i++) {
-                Spec s = specs.get(i);
+                Node node = nodes.get(i);
+                Spec s = node.spec();
+                index.put(s.name(), i);
                 List<Step> bwd = new ArrayList<>();
                 backward.add(bwd);
                 boolean last = i == n - 1;
+                List<memory> srcs = new ArrayList<>(), slots = new ArrayList<>();
+                List<long[]> inDims = new ArrayList<>();
+                for (String in : node.inputs()) {
+                    srcs.add(values.get(in)[0]);
+                    inDims.add(dimsOf.get(in));
+                    // the gradient at an input: its own memory, or one of several summed into it (read more than once)
+                    memory grad = values.get(in)[1];
+                    if (grad != null && readers.get(in) > 1) {
+                        grad = keep(mine, new memory(grad.get_desc(), eng));
+                        partials.computeIfAbsent(in, k -> new ArrayList<>()).add(grad);
+                    }
+                    slots.add(grad);
+                }
+                memory src = srcs.get(0), srcDiff = slots.get(0);
+                long[] dims = inDims.get(0);
                 memory[] out;
                 try {
                     if (s instanceof Dense d) out = dense(d, src, srcDiff, dims, last, bwd);
                     else if (s instanceof Conv c) out = conv(c, src, srcDiff, dims, bwd);
                     else if (s instanceof Norm nm) out = norm(nm, src, srcDiff, dims, bwd);
                     else if (s instanceof Activation a) out = activation(a, src, srcDiff, bwd);
-                    else out = pool((Pool) s, src, srcDiff, dims, bwd);
+                    else if (s instanceof Pool p) out = pool(p, src, srcDiff, dims, bwd);
+                    else if (s instanceof GlobalPool g) out = globalPool(g, src, srcDiff, dims, bwd);
+                    else if (s instanceof Add a) out = add(a, srcs, slots, inDims, bwd);
+                    else if (s instanceof Merge m) out = merge(m, srcs, slots, inDims, bwd);
+                    else out = scale((Scale) s, src, srcDiff, bwd);
                 } catch (RuntimeException e) {
                     close();
                     if (e instanceof IllegalArgumentException) throw e;
-                    throw new IllegalStateException("oneDNN could not make layer " + s.name() + "'s primitives for input " + java.util.Arrays.toString(dims) + ": " + e.getMessage(), e);
+                    throw new IllegalStateException("oneDNN could not make " + s.name() + "'s primitives for input " + java.util.Arrays.toString(dims) + ": " + e.getMessage(), e);
                 }
-                src = out[0];
-                srcDiff = out[1];
-                LongPointer p = src.get_desc().dims();
-                dims = new long[s instanceof Dense ? 2 : s instanceof Conv || s instanceof Pool ? 4 : dims.length];
-                p.get(dims);
+                values.put(s.name(), out);
+                dimsOf.put(s.name(), dimsOf(out[0]));
+            }
+            // a vertex read by several: its readers' gradients summed before its own backward pass (which runs after theirs)
+            for (var e : partials.entrySet()) {
+                List<Step> sum = new ArrayList<>();
+                memory total = values.get(e.getKey())[1];
+                List<memory> parts = e.getValue();
+                binary(sum, e.getKey() + " gradient sum", algorithm.binary_add, parts.get(0), parts.get(1), total);
+                for (int k = 2; k < parts.size(); k++) binary(sum, e.getKey() + " gradient sum", algorithm.binary_add, total, parts.get(k), total);
+                backward.get(index.get(e.getKey())).addAll(0, sum);
             }
             row = new float[(int) classes];
             label = new float[(int) classes];
@@ -658,10 +762,103 @@ public final class OneDnnNet implements AutoCloseable {
             return into(drawn, plain, forward, d.name() + " dropout mask");
         }
 
-        /** {@code c = a * b} element by element (same dims; {@code c} in {@code a}'s layout). */
+        /** {@code c = a * b} element by element (same dims). */
         private void multiply(List<Step> ops, String what, memory a, memory bm, memory c) {
-            var pd = new binary.primitive_desc(new binary.desc(algorithm.binary_mul, a.get_desc(), bm.get_desc(), c.get_desc()), eng);
+            binary(ops, what, algorithm.binary_mul, a, bm, c);
+        }
+
+        /** {@code c = a op b} element by element (same dims; {@code c} may be {@code a}). */
+        private void binary(List<Step> ops, String what, algorithm alg, memory a, memory bm, memory c) {
+            var pd = new binary.primitive_desc(new binary.desc(alg, a.get_desc(), bm.get_desc(), c.get_desc()), eng);
             add(ops, what, pd, new binary(pd), args(DNNL_ARG_SRC_0, a, DNNL_ARG_SRC_1, bm, DNNL_ARG_DST, c));
+        }
+
+        /**
+         * DL4J's global pooling over height and width: oneDNN's pooling with the whole image as its window, then the
+         * [batch, channels, 1, 1] result as plain [batch, channels] vectors for the dense layer after it.
+         */
+        private memory[] globalPool(GlobalPool g, memory src, memory srcDiff, long[] dims, List<Step> bwd) {
+            if (dims.length != 4) throw new IllegalArgumentException("layer " + g.name() + " takes images, found " + java.util.Arrays.toString(dims));
+            long[] kernel = {dims[2], dims[3]}, one = {1, 1}, zero = {0, 0}, pooled = {b, dims[1], 1, 1};
+            var fpd = new pooling_forward.primitive_desc(new pooling_forward.desc(kind, g.alg(), src.get_desc(), anyDesc(pooled),
+                    one, kernel, zero, zero), eng);
+            memory p = keep(mine, new memory(fpd.dst_desc(), eng));
+            memory.desc wsDesc = fpd.workspace_desc();
+            memory ws = wsDesc.get_size() == 0 ? null : keep(mine, new memory(wsDesc, eng));
+            add(forward, g.name() + " forward", fpd, new pooling_forward(fpd), args(DNNL_ARG_SRC, src, DNNL_ARG_DST, p, DNNL_ARG_WORKSPACE, ws));
+            memory.desc plain4 = new memory.desc(pooled, memory.data_type.f32, memory.format_tag.nchw), flat = desc(b, dims[1], memory.format_tag.nc);
+            memory y = alias(into(p, plain4, forward, g.name() + " output"), flat);
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(flat, eng));
+            memory dp = into(alias(dy, plain4), fpd.dst_desc(), bwd, g.name() + " output gradient");
+            var dpd = new pooling_backward.primitive_desc(new pooling_backward.desc(g.alg(), src.get_desc(), fpd.dst_desc(), one, kernel, zero, zero), eng, fpd);
+            memory dx = from(srcDiff, dpd.diff_src_desc());
+            add(bwd, g.name() + " backward", dpd, new pooling_backward(dpd), args(DNNL_ARG_DIFF_DST, dp, DNNL_ARG_DIFF_SRC, dx, DNNL_ARG_WORKSPACE, ws));
+            reorder(dx, srcDiff, bwd, g.name() + " input gradient");
+            return new memory[] {y, dy};
+        }
+
+        /** The sum of the inputs, in the first one's layout; the gradient goes to each input unchanged. */
+        private memory[] add(Add a, List<memory> srcs, List<memory> slots, List<long[]> dims, List<Step> bwd) {
+            for (long[] d : dims) {
+                if (!java.util.Arrays.equals(d, dims.get(0))) throw new IllegalArgumentException("vertex " + a.name() + " adds inputs of different shapes: "
+                        + dims.stream().map(java.util.Arrays::toString).toList());
+            }
+            memory.desc layout = srcs.get(0).get_desc();
+            memory y = keep(mine, new memory(layout, eng));
+            for (int k = 1; k < srcs.size(); k++) {
+                memory other = into(srcs.get(k), layout, forward, a.name() + " input " + (k + 1));
+                binary(forward, a.name() + " forward", algorithm.binary_add, k == 1 ? srcs.get(0) : y, other, y);
+            }
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(layout, eng));
+            for (int k = 0; k < srcs.size(); k++) {
+                if (slots.get(k) != null) copy(dy, slots.get(k), bwd, a.name() + " gradient to input " + (k + 1));
+            }
+            return new memory[] {y, dy};
+        }
+
+        /** The inputs side by side along dimension 1 (channels or features), in plain layout; each takes its part of the gradient. */
+        private memory[] merge(Merge m, List<memory> srcs, List<memory> slots, List<long[]> dims, List<Step> bwd) {
+            long[] outDims = dims.get(0).clone();
+            outDims[1] = 0;
+            for (long[] d : dims) {
+                long[] rest = d.clone(), first = dims.get(0).clone();
+                rest[1] = first[1] = 0;
+                if (!java.util.Arrays.equals(rest, first)) throw new IllegalArgumentException("vertex " + m.name() + " merges inputs of different shapes: "
+                        + dims.stream().map(java.util.Arrays::toString).toList());
+                outDims[1] += d[1];
+            }
+            memory.desc layout = new memory.desc(outDims, memory.data_type.f32, outDims.length == 4 ? memory.format_tag.nchw : memory.format_tag.nc);
+            memory y = keep(mine, new memory(layout, eng));
+            memory dy = training ? keep(mine, new memory(layout, eng)) : null;
+            long offset = 0;
+            for (int k = 0; k < srcs.size(); k++) {
+                long[] at = new long[outDims.length];
+                at[1] = offset;
+                memory.desc part = layout.submemory_desc(new LongPointer(dims.get(k)), new LongPointer(at));
+                reorder(srcs.get(k), keep(mine, new memory(part, eng, y.get_data_handle())), forward, m.name() + " input " + (k + 1));
+                if (dy != null && slots.get(k) != null) {
+                    reorder(keep(mine, new memory(part, eng, dy.get_data_handle())), slots.get(k), bwd, m.name() + " gradient to input " + (k + 1));
+                }
+                offset += dims.get(k)[1];
+            }
+            return new memory[] {y, dy};
+        }
+
+        /** The input times a constant (oneDNN's linear eltwise); the gradient times the same constant. */
+        private memory[] scale(Scale sc, memory src, memory srcDiff, List<Step> bwd) {
+            memory.desc data = src.get_desc();
+            var fpd = new eltwise_forward.primitive_desc(new eltwise_forward.desc(kind, algorithm.eltwise_linear, data, sc.factor(), 0f), eng);
+            memory y = keep(mine, new memory(fpd.dst_desc(), eng));
+            add(forward, sc.name() + " forward", fpd, new eltwise_forward(fpd), args(DNNL_ARG_SRC, src, DNNL_ARG_DST, y));
+            if (!training) return new memory[] {y, null};
+            memory dy = keep(mine, new memory(fpd.dst_desc(), eng));
+            if (srcDiff != null) {
+                var bpd = new eltwise_backward.primitive_desc(new eltwise_backward.desc(algorithm.eltwise_linear, data, data, sc.factor(), 0f), eng, fpd);
+                add(bwd, sc.name() + " backward", bpd, new eltwise_backward(bpd), args(DNNL_ARG_SRC, src, DNNL_ARG_DIFF_DST, dy, DNNL_ARG_DIFF_SRC, srcDiff));
+            }
+            return new memory[] {y, dy};
         }
 
         /**
@@ -896,6 +1093,13 @@ public final class OneDnnNet implements AutoCloseable {
             return target.get_desc().equals(want) ? target : keep(mine, new memory(want, eng));
         }
 
+        /** {@code to = from}, converting the layout if they differ. */
+        private void copy(memory from, memory to, List<Step> ops, String what) {
+            var r = new reorder(from, to);
+            impls.add(what + " copy");
+            ops.add(new Op(what + " copy", keep(mine, r), args(DNNL_ARG_FROM, from, DNNL_ARG_TO, to)));
+        }
+
         private void reorder(memory from, memory to, List<Step> ops, String what) {
             if (from == to) return;
             var r = new reorder(from, to);
@@ -1019,6 +1223,14 @@ public final class OneDnnNet implements AutoCloseable {
             }
         }
         return new long[][] {out, padL, padR};
+    }
+
+    /** The logical dims of a memory. */
+    private static long[] dimsOf(memory m) {
+        var d = m.get_desc().data();
+        long[] dims = new long[d.ndims()];
+        d.dims().get(dims);
+        return dims;
     }
 
     private static memory.desc nhwc(long[] dims) {
