@@ -65,19 +65,23 @@ public final class NativeBenchJob implements Callable<Integer> {
         }
         // the MLP has no layer DL4J's helpers take, so DL4J runs its own; LeNet-5's DL4J side is the onednn engine's
         // fallback (conv and pooling on DL4J's oneDNN helpers), the best DL4J does
-        for (String[] m : new String[][] {{"mlp-784-256-128-10", "{name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}", "dl4j", "128"},
-                {"lenet5", "lenet5", "onednn", "64"}, {"lenet5", "lenet5", "onednn", "128"}}) {
-            int batch = Integer.parseInt(m[3]);
+        // the default MLP (conf/mlp-fashion.yaml: batch norm, dropout) and ResNet-20 (residual graph, 19 batch norms)
+        // also have their batch norm on DL4J's helpers on the DL4J side
+        for (String[] m : new String[][] {{"mlp-784-256-128-10", "{name: mlp, hidden: [256, 128], batchNorm: false, dropout: 0}", "dl4j", "128", "20"},
+                {"mlp-784-1024-1024-10-bn-dropout", "{name: mlp, hidden: [1024, 1024], batchNorm: true, dropout: 0.3}", "onednn", "128", "10"},
+                {"lenet5", "lenet5", "onednn", "64", "20"}, {"lenet5", "lenet5", "onednn", "128", "20"},
+                {"resnet20", "{name: resnet, depth: 20}", "onednn", "64", "2"}}) {
+            int batch = Integer.parseInt(m[3]), block = Integer.parseInt(m[4]);
             var row = new LinkedHashMap<String, Object>();
             row.put("row", "gradient");
             row.put("model", m[0]);
             row.put("batch", batch);
             row.put("dl4jLayers", m[2].equals("dl4j") ? "DL4J" : "DL4J with oneDNN helpers");
-            double[] ms = gradientStep(m[1], m[2], batch, false);
+            double[] ms = gradientStep(m[1], m[2], batch, block, false);
             row.put("dl4jMs", Math.round(ms[0] * 1000) / 1000.0);
             row.put("onednnDirectMs", Math.round(ms[1] * 1000) / 1000.0);
             row.put("speedup", Math.round(ms[0] / ms[1] * 100) / 100.0);
-            double[] fit = gradientStep(m[1], m[2], batch, true);
+            double[] fit = gradientStep(m[1], m[2], batch, block, true);
             row.put("fitDl4jMs", Math.round(fit[0] * 1000) / 1000.0);
             row.put("fitOnednnDirectMs", Math.round(fit[1] * 1000) / 1000.0);
             row.put("fitSpeedup", Math.round(fit[0] / fit[1] * 100) / 100.0);
@@ -91,9 +95,9 @@ public final class NativeBenchJob implements Callable<Integer> {
     /**
      * Milliseconds per forward + backward pass of {@code model} ({@code fit}: per whole training step, the optimizer
      * included), DL4J on {@code engine}'s layers ({@code computeGradientAndScore} / {@code fit}) and the direct oneDNN
-     * engine, alternating rounds of each so that a noisy neighbour hits both alike.
+     * engine, alternating rounds of {@code block} steps of each so that a noisy neighbour hits both alike.
      */
-    double[] gradientStep(String model, String engine, int batch, boolean fit) {
+    double[] gradientStep(String model, String engine, int batch, int block, boolean fit) {
         ComputationGraph net = network(model, engine);
         Nd4j.getRandom().setSeed(3);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, 784), y = Nd4j.zeros(DataType.FLOAT, batch, 10);
@@ -106,16 +110,16 @@ public final class NativeBenchJob implements Callable<Integer> {
             var data = new org.nd4j.linalg.dataset.DataSet(x, y);
             Runnable dl4jStep = fit ? () -> net.fit(data) : net::computeGradientAndScore;
             Runnable directStep = fit ? () -> fast.fit(net, x, y) : () -> fast.computeGradient(x, y);
-            for (int i = 0; i < 20; i++) { dl4jStep.run(); directStep.run(); } // warm-up
+            for (int i = 0; i < block; i++) { dl4jStep.run(); directStep.run(); } // warm-up
             long start = System.nanoTime();
             while ((System.nanoTime() - start) / 1e9 < 2 * seconds) {
                 for (int side = 0; side < 2; side++) {
                     long t0 = System.nanoTime();
-                    for (int i = 0; i < 20; i++) {
+                    for (int i = 0; i < block; i++) {
                         (side == 0 ? dl4jStep : directStep).run();
                     }
                     total[side] += (System.nanoTime() - t0) / 1e6;
-                    steps[side] += 20;
+                    steps[side] += block;
                 }
             }
         }
