@@ -30,6 +30,12 @@ final class Spark {
         });
         executors.warnings().forEach(LOG::warn);
         settings.forEach((k, v) -> builder.config(k, probe.get(k, v)));
+        // Kryo (often set in a cluster's spark-defaults) needs help with Java records
+        String registrator = io.deepshard.spark.KryoRecords.registratorSetting(probe);
+        if (registrator != null) {
+            LOG.info("Kryo serializer: spark.kryo.registrator={}", registrator);
+            builder.config("spark.kryo.registrator", registrator);
+        }
         return builder
                 .appName(appName)
                 .config("spark.ui.showConsoleProgress", "false") // our own progress line instead of Spark's stage bars
