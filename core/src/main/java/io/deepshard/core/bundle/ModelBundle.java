@@ -44,7 +44,8 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
         return io.deepshard.core.train.OneDnnHelpers.forLoading(engine(configYaml));
     }
 
-    static String engine(String configYaml) {
+    /** {@code training.engine} of a config's YAML, {@code auto} when it has none (or does not parse). */
+    public static String engine(String configYaml) {
         if (configYaml == null) return "auto";
         try {
             return YAML.readTree(configYaml).path("training").path("engine").asText("auto");

@@ -174,6 +174,7 @@ public final class OneDnnNet implements AutoCloseable {
     private final INDArray flatGradient;     // the network's flattened gradient array this engine writes
     private final INDArray flatParams, updaterState;   // kept alive and checked: the fused updater writes them in place
     private final FusedUpdater fused;        // null: DL4J's updater runs (fusedUnsupported says why)
+    private final boolean trains;            // false: made by forInference, output only
     private final String fusedUnsupported;
     private final List<Pointer> owned = new ArrayList<>();   // closed by close()
     private final engine eng;
@@ -187,22 +188,32 @@ public final class OneDnnNet implements AutoCloseable {
         }
     };
 
-    private OneDnnNet(ComputationGraph net, List<Node> nodes, long[] imageShape) {
+    private OneDnnNet(ComputationGraph net, List<Node> nodes, long[] imageShape, boolean trains) {
         this.nodes = nodes;
         this.inputName = net.getConfiguration().getNetworkInputs().get(0);
         this.imageShape = imageShape;
-        if (net.getFlattenedGradients() == null) net.initGradientsView();
-        // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
-        // updater treats it as this network's own gradient) and a view per parameter, keyed layer_param
-        this.flatGradient = net.getFlattenedGradients();
+        this.trains = trains;
         this.flatParams = net.params();
-        this.fusedUnsupported = FusedUpdater.unsupported(net).orElse(null);
-        this.fused = fusedUnsupported == null ? FusedUpdater.of(net) : null;
-        this.updaterState = net.getUpdater().getStateViewArray();
-        this.gradient = new DefaultGradient(flatGradient);
-        for (Layer l : net.getLayers()) {
-            var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
-            for (var e : views.entrySet()) gradient.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
+        if (trains) {
+            if (net.getFlattenedGradients() == null) net.initGradientsView();
+            // what DL4J's computeGradientAndScore() hands its updater: the flattened array (the same object, so the
+            // updater treats it as this network's own gradient) and a view per parameter, keyed layer_param
+            this.flatGradient = net.getFlattenedGradients();
+            this.fusedUnsupported = FusedUpdater.unsupported(net).orElse(null);
+            this.fused = fusedUnsupported == null ? FusedUpdater.of(net) : null;
+            this.updaterState = net.getUpdater().getStateViewArray();
+            this.gradient = new DefaultGradient(flatGradient);
+            for (Layer l : net.getLayers()) {
+                var views = l.conf().getLayer().initializer().getGradientsFromFlattened(l.conf(), l.getGradientsViewArray());
+                for (var e : views.entrySet()) gradient.setGradientFor(l.conf().getLayer().getLayerName() + "_" + e.getKey(), e.getValue());
+            }
+        } else {
+            // serving: no gradient array, no updater (a bundle's network has none, and making one would allocate its state)
+            this.flatGradient = null;
+            this.fusedUnsupported = "an engine made for inference does not train";
+            this.fused = null;
+            this.updaterState = null;
+            this.gradient = null;
         }
         Spec first = nodes.get(0).spec();
         this.inputs = imageShape != null ? imageShape[0] * imageShape[1] * imageShape[2] : first instanceof Dense d ? d.nIn() : -1;
@@ -222,7 +233,19 @@ public final class OneDnnNet implements AutoCloseable {
         long[][] image = new long[1][];
         String why = graph(net, graph, image);
         if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
-        return new OneDnnNet(net, graph, image[0]);
+        return new OneDnnNet(net, graph, image[0], true);
+    }
+
+    /**
+     * An engine for {@link #output} only (serving, reports): it makes no gradient array and no updater for the
+     * network, which a loaded bundle does not have. An {@link IllegalArgumentException} names the first unsupported layer.
+     */
+    public static OneDnnNet forInference(ComputationGraph net) {
+        List<Node> graph = new ArrayList<>();
+        long[][] image = new long[1][];
+        String why = graph(net, graph, image);
+        if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
+        return new OneDnnNet(net, graph, image[0], false);
     }
 
     /**
@@ -448,6 +471,7 @@ public final class OneDnnNet implements AutoCloseable {
      * preprocessor takes them) or [batch, channels, height, width]; {@code labels} one-hot [batch, classes].
      */
     public double computeGradient(INDArray features, INDArray labels) {
+        requireTraining();
         long[] shape = inputShape(features);
         int b = (int) shape[0];
         if (labels.rank() != 2 || labels.size(0) != b || labels.size(1) != classes) {
@@ -506,6 +530,7 @@ public final class OneDnnNet implements AutoCloseable {
      * {@code ref:} implementation is oneDNN's slow reference code.
      */
     public List<String> implementations(long... shape) {
+        requireTraining();
         return List.copyOf(plan(shape, true).impls);
     }
 
@@ -546,10 +571,14 @@ public final class OneDnnNet implements AutoCloseable {
         return score;
     }
 
+    private void requireTraining() {
+        if (!trains) throw new IllegalStateException("this engine was made for inference (OneDnnNet.forInference): it computes no gradients");
+    }
+
     /** The primitives read the parameter arrays of the network this engine was made for, and write its gradient. */
     private void checkMadeFor(ComputationGraph net) {
-        if (!sameMemory(net.getFlattenedGradients(), flatGradient) || !sameMemory(net.params(), flatParams)
-                || !sameMemory(net.getUpdater().getStateViewArray(), updaterState)) {
+        if (!sameMemory(net.params(), flatParams) || trains && (!sameMemory(net.getFlattenedGradients(), flatGradient)
+                || !sameMemory(net.getUpdater().getStateViewArray(), updaterState))) {
             throw new IllegalStateException("this engine was made for another network (or its parameter, gradient or updater arrays were replaced)");
         }
     }

@@ -41,6 +41,9 @@ public final class ImageModel implements AutoCloseable {
 
     private final Path source;
     private final ComputationGraph network; // guarded by itself
+    // the direct oneDNN engine's inference primitives for classifiers trained on engine onednn (or auto) where this
+    // JVM has oneDNN; null: DL4J's layers. Guarded by network
+    private final io.deepshard.core.engine.OneDnnNet direct;
     private final Normalizer normalizer;
     private final ImageDecoder decoder;
     private final InputSpec spec;
@@ -58,6 +61,8 @@ public final class ImageModel implements AutoCloseable {
         this.labels = c.labels();
         this.provenance = c.provenance();
         this.configYaml = c.configYaml();
+        this.direct = io.deepshard.core.train.NetworkPool.inferenceEngine(network,
+                io.deepshard.core.train.OneDnnHelpers.forLoading(io.deepshard.core.bundle.ModelBundle.engine(configYaml)));
     }
 
     /**
@@ -118,7 +123,7 @@ public final class ImageModel implements AutoCloseable {
         long[] shape;
         synchronized (network) {
             if (closed) throw new IllegalStateException("the model from " + source + " is closed");
-            INDArray out = network.output(false, input)[0];
+            INDArray out = direct != null ? direct.output(network, input) : network.output(false, input)[0];
             INDArray flat = Nd4j.toFlattened('c', out);
             y = flat.toFloatVector();
             shape = out.shape();
@@ -152,6 +157,9 @@ public final class ImageModel implements AutoCloseable {
         return predictions;
     }
 
+    /** What computes the forward pass: {@code "direct oneDNN engine"} or {@code "DL4J layers"}. */
+    public String engine() { return direct != null ? "direct oneDNN engine" : "DL4J layers"; }
+
     /** Class names, index = class. */
     public List<String> labels() { return labels; }
 
@@ -167,7 +175,10 @@ public final class ImageModel implements AutoCloseable {
     /** Frees the network's native memory. Idempotent. */
     @Override public void close() {
         synchronized (network) {
-            if (!closed) network.close();
+            if (!closed) {
+                if (direct != null) direct.close();
+                network.close();
+            }
             closed = true;
         }
     }

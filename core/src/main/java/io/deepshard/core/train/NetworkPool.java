@@ -55,6 +55,15 @@ public final class NetworkPool {
         }
     }
 
+    /**
+     * A new direct oneDNN engine for inference on a loaded network (serving), under the same conditions as
+     * {@link #directEngine}; else null, and the network computes its outputs on its own layers. The caller closes it.
+     */
+    public static OneDnnNet inferenceEngine(ComputationGraph net, String engine) {
+        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || directSwitchedOff() || OneDnnNet.unsupported(net).isPresent()) return null;
+        return OneDnnNet.forInference(net);
+    }
+
     /** Whether {@code -Ddeepshard.onednn.direct=false} keeps engine onednn to DL4J's layer helpers. */
     static boolean directSwitchedOff() {
         return "false".equals(System.getProperty(DIRECT_PROPERTY));

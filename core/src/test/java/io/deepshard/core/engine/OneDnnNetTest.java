@@ -412,6 +412,19 @@ class OneDnnNetTest {
         return net;
     }
 
+    /** Serving's engine: DL4J's probabilities, no updater made for the loaded network, and no gradients. */
+    @Test
+    void anInferenceEngineOnlyInfers() {
+        ComputationGraph net = build("{name: lenet5, batchNorm: true}");
+        INDArray x = Nd4j.randn(DataType.FLOAT, 6, 784);
+        try (OneDnnNet fast = OneDnnNet.forInference(net)) {
+            assertThat(fast.output(net, x).sub(net.output(false, x)[0]).amaxNumber().doubleValue()).isLessThan(1e-5);
+            assertThat(net.getUpdater(false)).as("no updater made").isNull();
+            assertThatThrownBy(() -> fast.computeGradient(x, Nd4j.zeros(DataType.FLOAT, 6, 10)))
+                    .hasMessage("this engine was made for inference (OneDnnNet.forInference): it computes no gradients");
+        }
+    }
+
     @Test
     void wrongShapesAreNamed() {
         try (OneDnnNet fast = OneDnnNet.of(build("{name: mlp, hidden: [32], batchNorm: false, dropout: 0}"))) {

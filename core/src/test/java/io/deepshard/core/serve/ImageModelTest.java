@@ -95,6 +95,8 @@ class ImageModelTest {
         float[][] expected = trained.predict(decoded);
         try (ImageModel model = ImageModel.load(bundle)) {
             assertThat(model.labels()).containsExactlyElementsOf(LABELS);
+            // serving runs the direct oneDNN engine's inference primitives where the training path ran DL4J's layers
+            assertThat(model.engine()).isEqualTo(io.deepshard.core.train.OneDnnHelpers.enable().available() ? "direct oneDNN engine" : "DL4J layers");
             List<Prediction> batch = model.predictBatch(encoded);
             for (int i = 0; i < 9; i++) {
                 Path file = dir.resolve("img" + i + ".png");
