@@ -229,11 +229,7 @@ public final class OneDnnNet implements AutoCloseable {
 
     /** The engine for {@code net}; an {@link IllegalArgumentException} names the first unsupported layer. */
     public static OneDnnNet of(ComputationGraph net) {
-        List<Node> graph = new ArrayList<>();
-        long[][] image = new long[1][];
-        String why = graph(net, graph, image);
-        if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
-        return new OneDnnNet(net, graph, image[0], true);
+        return make(net, true);
     }
 
     /**
@@ -241,11 +237,15 @@ public final class OneDnnNet implements AutoCloseable {
      * network, which a loaded bundle does not have. An {@link IllegalArgumentException} names the first unsupported layer.
      */
     public static OneDnnNet forInference(ComputationGraph net) {
+        return make(net, false);
+    }
+
+    private static OneDnnNet make(ComputationGraph net, boolean trains) {
         List<Node> graph = new ArrayList<>();
         long[][] image = new long[1][];
         String why = graph(net, graph, image);
         if (why != null) throw new IllegalArgumentException("the oneDNN engine cannot run this network: " + why);
-        return new OneDnnNet(net, graph, image[0], false);
+        return new OneDnnNet(net, graph, image[0], trains);
     }
 
     /**

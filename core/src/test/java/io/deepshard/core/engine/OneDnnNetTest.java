@@ -227,10 +227,17 @@ class OneDnnNetTest {
                 .addLayer("fc_bn", new org.deeplearning4j.nn.conf.layers.BatchNormalization.Builder().build(), "fc")
                 .addLayer("fc_act", new org.deeplearning4j.nn.conf.layers.ActivationLayer.Builder()
                         .activation(org.nd4j.linalg.activations.Activation.TANH).build(), "fc_bn")
-                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
-                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).nOut(10)
-                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "fc_act")
+                .addLayer("out", softmaxOutput(), "fc_act")
                 .setOutputs("out").build();
+        return initialized(conf);
+    }
+
+    private static org.deeplearning4j.nn.conf.layers.OutputLayer softmaxOutput() {
+        return new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT)
+                .nOut(10).activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build();
+    }
+
+    private static ComputationGraph initialized(org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf) {
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
         return net;
@@ -403,13 +410,9 @@ class OneDnnNetTest {
                 .setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.feedForward(784))
                 .addLayer("first", new DenseLayer.Builder().nOut(8).build(), "in")
                 .addLayer("hidden", layer, "first")
-                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder(
-                        org.nd4j.linalg.lossfunctions.LossFunctions.LossFunction.MCXENT).nOut(10)
-                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "hidden")
+                .addLayer("out", softmaxOutput(), "hidden")
                 .setOutputs("out").build();
-        ComputationGraph net = new ComputationGraph(conf);
-        net.init();
-        return net;
+        return initialized(conf);
     }
 
     /** Serving's engine: DL4J's probabilities, no updater made for the loaded network, and no gradients. */
