@@ -842,7 +842,7 @@ public final class OneDnnNet implements AutoCloseable {
             if (!training) return new memory[] {y, null};
             memory dy = keep(mine, new memory(layout, eng));
             for (int k = 0; k < srcs.size(); k++) {
-                if (slots.get(k) != null) copy(dy, slots.get(k), bwd, a.name() + " gradient to input " + (k + 1));
+                if (slots.get(k) != null) reorder(dy, slots.get(k), bwd, a.name() + " gradient to input " + (k + 1));
             }
             return new memory[] {y, dy};
         }
@@ -1129,13 +1129,6 @@ public final class OneDnnNet implements AutoCloseable {
         /** {@code target}, or a new memory in layout {@code want} to be reordered into {@code target} afterwards. */
         private memory from(memory target, memory.desc want) {
             return target.get_desc().equals(want) ? target : keep(mine, new memory(want, eng));
-        }
-
-        /** {@code to = from}, converting the layout if they differ. */
-        private void copy(memory from, memory to, List<Step> ops, String what) {
-            var r = new reorder(from, to);
-            impls.add(what + " copy");
-            ops.add(new Op(what + " copy", keep(mine, r), args(DNNL_ARG_FROM, from, DNNL_ARG_TO, to)));
         }
 
         private void reorder(memory from, memory to, List<Step> ops, String what) {
