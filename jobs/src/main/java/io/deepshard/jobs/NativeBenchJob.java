@@ -154,7 +154,7 @@ public final class NativeBenchJob implements Callable<Integer> {
         boolean direct = engine.equals("onednn-direct");
         ComputationGraph net = network(model, direct ? "onednn" : engine);
         // the direct oneDNN engine where it runs the network (evaluation uses it then); else DL4J's layers
-        OneDnnNet fast = direct && OneDnnNet.unsupported(net).isEmpty() ? OneDnnNet.of(net) : null;
+        OneDnnNet fast = direct && OneDnnNet.unsupported(net).isEmpty() ? OneDnnNet.forInference(net) : null;
         if (direct && fast == null) return Double.NaN;
         try {
             Nd4j.getRandom().setSeed(2);

@@ -41,11 +41,16 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
      * bundles older than the setting), {@code dl4j} for an {@code onednn} model where this JVM has no oneDNN.
      */
     public String engine() {
+        return engineForLoading(configYaml);
+    }
+
+    /** The engine a model trained with this config (YAML) runs on here, as {@link #engine()}. */
+    public static String engineForLoading(String configYaml) {
         return io.deepshard.core.train.OneDnnHelpers.forLoading(engine(configYaml));
     }
 
     /** {@code training.engine} of a config's YAML, {@code auto} when it has none (or does not parse). */
-    public static String engine(String configYaml) {
+    static String engine(String configYaml) {
         if (configYaml == null) return "auto";
         try {
             return YAML.readTree(configYaml).path("training").path("engine").asText("auto");
@@ -90,7 +95,7 @@ public record ModelBundle(ComputationGraph network, Normalizer normalizer, List<
             ComputationGraph graph;
             try (InputStream in = fs.open(net)) {
                 // the layer implementations it was trained with (training.engine)
-                graph = io.deepshard.core.train.OneDnnHelpers.build(io.deepshard.core.train.OneDnnHelpers.forLoading(engine(config)), () -> {
+                graph = io.deepshard.core.train.OneDnnHelpers.build(engineForLoading(config), () -> {
                     try {
                         return ModelSerializer.restoreComputationGraph(in, true);
                     } catch (IOException e) {

@@ -61,8 +61,7 @@ public final class ImageModel implements AutoCloseable {
         this.labels = c.labels();
         this.provenance = c.provenance();
         this.configYaml = c.configYaml();
-        this.direct = io.deepshard.core.train.NetworkPool.inferenceEngine(network,
-                io.deepshard.core.train.OneDnnHelpers.forLoading(io.deepshard.core.bundle.ModelBundle.engine(configYaml)));
+        this.direct = io.deepshard.core.train.NetworkPool.inferenceEngine(network, io.deepshard.core.bundle.ModelBundle.engineForLoading(configYaml));
     }
 
     /**

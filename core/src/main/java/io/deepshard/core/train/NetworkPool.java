@@ -49,7 +49,7 @@ public final class NetworkPool {
      * network trains on its own layers (DL4J's, or DL4J's oneDNN helpers). Made once per network and kept with it.
      */
     public static OneDnnNet directEngine(ComputationGraph net, String engine) {
-        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || directSwitchedOff()) return null;
+        if (!directWanted(engine)) return null;
         synchronized (DIRECT) {
             return DIRECT.computeIfAbsent(net, n -> OneDnnNet.unsupported(n).isEmpty() ? Optional.of(OneDnnNet.of(n)) : Optional.empty()).orElse(null);
         }
@@ -60,8 +60,13 @@ public final class NetworkPool {
      * {@link #directEngine}; else null, and the network computes its outputs on its own layers. The caller closes it.
      */
     public static OneDnnNet inferenceEngine(ComputationGraph net, String engine) {
-        if (!"onednn".equals(OneDnnHelpers.resolve(engine)) || directSwitchedOff() || OneDnnNet.unsupported(net).isPresent()) return null;
+        if (!directWanted(engine) || OneDnnNet.unsupported(net).isPresent()) return null;
         return OneDnnNet.forInference(net);
+    }
+
+    /** Whether {@code engine} resolves to onednn and the direct engine is not switched off. */
+    private static boolean directWanted(String engine) {
+        return "onednn".equals(OneDnnHelpers.resolve(engine)) && !directSwitchedOff();
     }
 
     /** Whether {@code -Ddeepshard.onednn.direct=false} keeps engine onednn to DL4J's layer helpers. */
