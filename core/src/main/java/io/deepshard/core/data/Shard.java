@@ -1,7 +1,6 @@
 package io.deepshard.core.data;
 
 import io.deepshard.core.transform.Normalizer;
-import org.bytedeco.javacpp.FloatPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -95,6 +94,64 @@ public final class Shard implements Serializable {
         return new Shard(partition, ids, labels, px, fv, exampleSize, mk, height, width);
     }
 
+    /**
+     * One shard from its pieces (the parts of it that came from different input partitions), ordered by sort key:
+     * {@code keys.get(k)[i]} is the key of example {@code i} of piece {@code k}, and keys are unique across the
+     * pieces. The pieces must hold one kind of example (bytes or floats, one size, masks of one size or none), as
+     * {@link #of} packs them. An epoch's deal moves whole pieces, not records: a few large arrays per input
+     * partition cost far less to shuffle than one serialized record per image.
+     */
+    public static Shard merge(int partition, List<Shard> pieces, List<long[]> keys) {
+        if (pieces.size() != keys.size()) throw new IllegalArgumentException(pieces.size() + " pieces but " + keys.size() + " key arrays");
+        int n = 0;
+        for (int k = 0; k < pieces.size(); k++) {
+            if (keys.get(k).length != pieces.get(k).size()) {
+                throw new IllegalArgumentException("piece " + k + " has " + pieces.get(k).size() + " examples but " + keys.get(k).length + " keys");
+            }
+            n = Math.addExact(n, keys.get(k).length);
+        }
+        if (n == 0) return new Shard(partition, new long[0], new int[0], new byte[0], null, pieces.isEmpty() ? 0 : pieces.get(0).exampleSize);
+        Shard first = pieces.stream().filter(s -> s.size() > 0).findFirst().orElseThrow();
+        for (Shard s : pieces) {
+            if (s.size() > 0 && (s.exampleSize != first.exampleSize || (s.values != null) != (first.values != null)
+                    || s.hasMasks() != first.hasMasks() || s.height != first.height || s.width != first.width)) {
+                throw new DataFormatException("record " + s.ids[0] + " has " + s.exampleSize + (s.values != null ? " float" : " byte")
+                        + " values" + (s.hasMasks() ? " and a " + s.height + "x" + s.width + " mask" : "") + ", record " + first.ids[0]
+                        + " has " + first.exampleSize + (first.values != null ? " float" : " byte") + " values"
+                        + (first.hasMasks() ? " and a " + first.height + "x" + first.width + " mask" : "") + ": one dataset cannot mix them");
+            }
+        }
+        long[] sorted = new long[n];
+        int at = 0;
+        for (long[] k : keys) {
+            System.arraycopy(k, 0, sorted, at, k.length);
+            at += k.length;
+        }
+        java.util.Arrays.sort(sorted);
+        for (int i = 1; i < n; i++) {
+            if (sorted[i] == sorted[i - 1]) throw new IllegalArgumentException("sort key " + sorted[i] + " is given twice");
+        }
+        int size = first.exampleSize, plane = first.maskSize();
+        long[] ids = new long[n];
+        int[] labels = new int[n];
+        byte[] px = first.pixels != null ? new byte[Math.multiplyExact(n, size)] : null;
+        float[] fv = first.values != null ? new float[Math.multiplyExact(n, size)] : null;
+        byte[] mk = first.masks != null ? new byte[Math.multiplyExact(n, plane)] : null;
+        for (int k = 0; k < pieces.size(); k++) {
+            Shard s = pieces.get(k);
+            long[] key = keys.get(k);
+            for (int i = 0; i < key.length; i++) {
+                int dst = java.util.Arrays.binarySearch(sorted, key[i]);
+                ids[dst] = s.ids[i];
+                labels[dst] = s.labels[i];
+                if (px != null) System.arraycopy(s.pixels, i * size, px, dst * size, size);
+                else System.arraycopy(s.values, i * size, fv, dst * size, size);
+                if (mk != null) System.arraycopy(s.masks, i * plane, mk, dst * plane, plane);
+            }
+        }
+        return new Shard(partition, ids, labels, px, fv, size, mk, first.height, first.width);
+    }
+
     public int partition() { return partition; }
     public int size() { return ids.length; }
     public long id(int i) { return ids[i]; }
@@ -130,7 +187,7 @@ public final class Shard implements Serializable {
                 if (into != null) into.close();
                 into = Nd4j.create(DataType.FLOAT, shape, 'c');
             }
-            new FloatPointer(into.data().addressPointer()).put(values, 0, values.length);
+            io.deepshard.core.util.FloatArrays.copyInto(values, into);
             return into;
         }
 
