@@ -10,7 +10,8 @@ import org.apache.spark.serializer.KryoRegistrator;
  * others that travel in shuffles, task results and broadcasts). Kryo 4, the version Spark ships, cannot create a
  * record's serializer ("can't get field offset on a record class"), so a cluster whose spark-defaults set
  * {@code spark.serializer=org.apache.spark.serializer.KryoSerializer} failed on the first epoch's shuffle. Records
- * go through Java serialization inside Kryo instead; everything else keeps Kryo's own serializers.
+ * go through Java serialization inside Kryo instead, and so do {@link java.io.Externalizable} classes (their own
+ * format: the round results write their arrays in bulk); everything else keeps Kryo's own serializers.
  */
 public final class KryoRecords implements KryoRegistrator {
 
@@ -19,6 +20,8 @@ public final class KryoRecords implements KryoRegistrator {
     @Override
     public void registerClasses(Kryo kryo) {
         kryo.addDefaultSerializer(Record.class, JavaSerializer.class);
+        // classes that write themselves (a round's model-sized sums, in bulk) keep their own format under Kryo too
+        kryo.addDefaultSerializer(java.io.Externalizable.class, JavaSerializer.class);
     }
 
     /**

@@ -1,9 +1,9 @@
 package io.deepshard.core.train;
 
+import io.deepshard.core.util.FloatArrays;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.Serializable;
 
@@ -18,7 +18,7 @@ public record NetworkState(float[] params, float[] updaterState, long iteration,
     /** Copies the state out of a network. */
     public static NetworkState of(ComputationGraph net) {
         INDArray u = updaterView(net);
-        return new NetworkState(net.params().toFloatVector(), u == null ? new float[0] : u.toFloatVector(),
+        return new NetworkState(FloatArrays.copyOf(net.params()), u == null ? new float[0] : FloatArrays.copyOf(u),
                 net.getConfiguration().getIterationCount(), net.getConfiguration().getEpochCount());
     }
 
@@ -27,19 +27,13 @@ public record NetworkState(float[] params, float[] updaterState, long iteration,
         if (net.numParams() != params.length) {
             throw new IllegalArgumentException("state has " + params.length + " parameters, network has " + net.numParams());
         }
-        INDArray p = Nd4j.create(params, new long[] {1, params.length}, 'c');
-        net.setParams(p);                 // copies into the network's own parameter view
-        NativeMemory.free(p);             // every round: do not leave a model-sized native buffer to the GC
+        FloatArrays.copyInto(params, net.params());   // the network's own flat parameter buffer
         INDArray u = updaterView(net);
         long uLen = u == null ? 0 : u.length();
         if (uLen != updaterState.length) {
             throw new IllegalArgumentException("state has " + updaterState.length + " updater values, network has " + uLen);
         }
-        if (u != null) {
-            INDArray state = Nd4j.create(updaterState, u.shape(), 'c');
-            u.assign(state);
-            NativeMemory.free(state);
-        }
+        if (u != null) FloatArrays.copyInto(updaterState, u);
         net.getConfiguration().setIterationCount(Math.toIntExact(iteration));
         net.getConfiguration().setEpochCount(epoch);
     }
@@ -58,6 +52,32 @@ public record NetworkState(float[] params, float[] updaterState, long iteration,
         float[] p = params.clone();
         for (int i = 0; i < ranges.length; i += 2) System.arraycopy(from.params, ranges[i], p, ranges[i], ranges[i + 1] - ranges[i]);
         return new NetworkState(p, updaterState, iteration, epoch);
+    }
+
+    /** Serialized (broadcast every round) as its arrays' bytes in bulk: see {@link FloatArrays}. */
+    private Object writeReplace() { return new Serial(this); }
+
+    private static final class Serial implements java.io.Externalizable {
+        private static final long serialVersionUID = 1L;
+        private NetworkState state;
+
+        public Serial() {}              // for deserialization
+
+        Serial(NetworkState state) { this.state = state; }
+
+        @Override public void writeExternal(java.io.ObjectOutput out) throws java.io.IOException {
+            FloatArrays.write(out, state.params);
+            FloatArrays.write(out, state.updaterState);
+            out.writeLong(state.iteration);
+            out.writeInt(state.epoch);
+        }
+
+        @Override public void readExternal(java.io.ObjectInput in) throws java.io.IOException {
+            float[] p = FloatArrays.read(in), u = FloatArrays.read(in);
+            state = new NetworkState(p, u, in.readLong(), in.readInt());
+        }
+
+        private Object readResolve() { return state; }
     }
 
     static INDArray updaterView(ComputationGraph net) {

@@ -1,5 +1,7 @@
 package io.deepshard.core.train;
 
+import io.deepshard.core.util.FloatArrays;
+
 import java.io.Serializable;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,8 +26,9 @@ public final class RoundResult implements Serializable {
     private final int workers;
     private final TreeMap<Long, Node> nodes = new TreeMap<>();   // key: level << 32 | index
 
-    /** The sums of one subtree. */
-    private static final class Node implements Serializable {
+    /** The sums of one subtree; serialized with its arrays in bulk (a round's result is model-sized, see FloatArrays). */
+    private static final class Node implements java.io.Externalizable {
+        private static final long serialVersionUID = 1L;
         float[] weightedParams;    // null while no examples
         float[] weightedUpdater;
         long examples;
@@ -33,6 +36,28 @@ public final class RoundResult implements Serializable {
         int contributors;          // workers with examples
         double maxComputeSeconds;  // the slowest worker's time in the round
         double maxBroadcastSeconds; // the slowest worker's wait for the round's state
+
+        public Node() {}           // for deserialization
+
+        @Override public void writeExternal(java.io.ObjectOutput out) throws java.io.IOException {
+            FloatArrays.write(out, weightedParams);
+            FloatArrays.write(out, weightedUpdater);
+            out.writeLong(examples);
+            out.writeDouble(lossSum);
+            out.writeInt(contributors);
+            out.writeDouble(maxComputeSeconds);
+            out.writeDouble(maxBroadcastSeconds);
+        }
+
+        @Override public void readExternal(java.io.ObjectInput in) throws java.io.IOException {
+            weightedParams = FloatArrays.read(in);
+            weightedUpdater = FloatArrays.read(in);
+            examples = in.readLong();
+            lossSum = in.readDouble();
+            contributors = in.readInt();
+            maxComputeSeconds = in.readDouble();
+            maxBroadcastSeconds = in.readDouble();
+        }
 
         Node plus(Node right) {
             if (right.examples > 0) {

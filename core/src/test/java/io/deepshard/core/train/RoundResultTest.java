@@ -107,4 +107,40 @@ class RoundResultTest {
         RoundResult g1 = l.get(4).merge(l.get(5)).merge(l.get(6)).merge(l.get(7));
         assertThat(g1.group(2)).isEqualTo(1);
     }
+
+    @SuppressWarnings("unchecked")
+    static <T> T roundTrip(T value) throws Exception {
+        var bytes = new java.io.ByteArrayOutputStream();
+        try (var out = new java.io.ObjectOutputStream(bytes)) { out.writeObject(value); }
+        try (var in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) { return (T) in.readObject(); }
+    }
+
+    /** What Spark ships every round (the state out, the leaves back) arrives bit for bit, across the 1 MB blocks it is written in. */
+    @Test
+    void statesAndLeavesSurviveSerializationBitForBit() throws Exception {
+        Random r = new Random(5);
+        float[] p = new float[300_007], u = new float[600_011];   // more than one block of 262,144 floats
+        for (int i = 0; i < p.length; i++) p[i] = (float) r.nextGaussian();
+        for (int i = 0; i < u.length; i++) u[i] = i % 97 == 0 ? Float.NaN : (float) r.nextGaussian() * 1e-30f;
+        NetworkState state = new NetworkState(p, u, 123_456_789_012L, 7);
+        NetworkState back = roundTrip(state);
+        assertThat(back.params()).isEqualTo(p);
+        assertThat(back.updaterState()).isEqualTo(u);
+        assertThat(back.iteration()).isEqualTo(123_456_789_012L);
+        assertThat(back.epoch()).isEqualTo(7);
+
+        List<RoundResult> shipped = new ArrayList<>();
+        for (RoundResult leaf : leaves(5, 9)) shipped.add(roundTrip(leaf));
+        NetworkState fallback = new NetworkState(new float[N], new float[N], 0, 0);
+        RoundResult viaSpark = randomMerge(shipped, new Random(3));
+        RoundResult here = randomMerge(leaves(5, 9), new Random(3));
+        assertThat(viaSpark.average(fallback, 1, 0).params()).isEqualTo(here.average(fallback, 1, 0).params());
+        assertThat(viaSpark.average(fallback, 1, 0).updaterState()).isEqualTo(here.average(fallback, 1, 0).updaterState());
+        assertThat(viaSpark.lossSum()).isEqualTo(here.lossSum());
+        assertThat(viaSpark.examples()).isEqualTo(here.examples());
+        assertThat(viaSpark.maxComputeSeconds()).isEqualTo(here.maxComputeSeconds());
+        RoundResult empty = roundTrip(RoundResult.of(1, 2, state(r), 0, 0, 0.5));   // a worker without examples
+        assertThat(empty.examples()).isZero();
+        assertThat(empty.maxComputeSeconds()).isEqualTo(0.5);
+    }
 }

@@ -5,12 +5,22 @@ import io.deepshard.core.train.NetworkState;
 import io.deepshard.core.train.RoundResult;
 import io.deepshard.core.train.RoundTiming;
 import io.deepshard.core.train.TrainingRecipe;
+import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.Worker;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
+import org.apache.spark.TaskContext;
 import scala.Tuple2;
+import scala.collection.JavaConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction2;
+import scala.runtime.BoxedUnit;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Deepshard's synchronous parameter averaging. A round: broadcast the state (parameters, updater state, counters) →
@@ -53,27 +63,24 @@ public final class AveragingStrategy implements TrainingStrategy {
             final int r = round;
             long t0 = System.nanoTime();
             Broadcast<NetworkState> current = sc.broadcast(state);
-            Broadcast<TrainingRecipe> rec = recipe;
-            LongAccumulator nativeAcc = nativeBytes, physicalAcc = physicalBytes;
+            RoundTask task = new RoundTask(recipe, current, r, nativeBytes, physicalBytes);
             RoundResult result;
             try {
                 sc.setJobDescription("epoch " + (ctx.epoch() + 1) + " round " + (r + 1) + "/" + rounds);
-                JavaRDD<RoundResult> leaves = ctx.shards().map(shard -> {
-                    long fetch = System.nanoTime();
-                    TrainingRecipe recipeValue = rec.value();
-                    NetworkState start = current.value();
-                    double waited = (System.nanoTime() - fetch) / 1e9;
-                    RoundResult out = Worker.runRound(recipeValue, start, shard, r).withBroadcastSeconds(waited);
-                    // this task's reading of its executor's native memory (per-task values: NativeMemoryReadings)
-                    nativeAcc.add(org.bytedeco.javacpp.Pointer.totalBytes());
-                    physicalAcc.add(org.bytedeco.javacpp.Pointer.physicalBytes());
-                    return out;
-                });
-                final int level = groupLevel;   // a local: the lambda must not capture this strategy
-                result = level == 0
-                        ? leaves.reduce(RoundResult::merge)
-                        : leaves.mapToPair(x -> new Tuple2<>(x.group(level), x))
-                                .reduceByKey(RoundResult::merge, groups).values().reduce(RoundResult::merge);
+                if (groupLevel == 0) {
+                    // the driver merges the leaves as they arrive (any order gives the same root, see RoundResult)
+                    Merged merged = new Merged();
+                    List<Object> all = new ArrayList<>();
+                    for (int p = 0; p < ctx.shards().getNumPartitions(); p++) all.add(p);
+                    sc.sc().runJob(ctx.shards().rdd(), task, JavaConverters.asScalaBuffer(all).toSeq(), merged,
+                            ClassTag$.MODULE$.apply(RoundResult.class));
+                    result = merged.result;
+                    if (result == null) throw new IllegalStateException("round " + (r + 1) + " returned no result");
+                } else {
+                    final int level = groupLevel;   // a local: the lambda must not capture this strategy
+                    result = ctx.shards().map(task::leaf).mapToPair(x -> new Tuple2<>(x.group(level), x))
+                            .reduceByKey(RoundResult::merge, groups).values().reduce(RoundResult::merge);
+                }
             } finally {
                 current.destroy();
             }
@@ -91,4 +98,59 @@ public final class AveragingStrategy implements TrainingStrategy {
     }
 
     @Override public void close() { recipe.destroy(); }
+
+    /**
+     * A round's task: trains the partition's shard from the broadcast state. A named class, not a lambda, and run by
+     * {@code SparkContext.runJob} itself, not by {@code reduce}: Spark's ClosureCleaner parses the declaring class of
+     * every Scala closure with ASM (reading its class file from the jar) on every job, and an action such as
+     * {@code reduce} wraps its functions in such closures; it leaves classes that are not closures alone. That was
+     * half the driver's time in a LeNet-5 round with two workers (JFR, {@code bench-rounds}).
+     */
+    private static final class RoundTask extends AbstractFunction2<TaskContext, scala.collection.Iterator<Shard>, RoundResult>
+            implements Serializable {
+        private final Broadcast<TrainingRecipe> recipe;
+        private final Broadcast<NetworkState> state;
+        private final int round;
+        private final LongAccumulator nativeBytes, physicalBytes;
+
+        RoundTask(Broadcast<TrainingRecipe> recipe, Broadcast<NetworkState> state, int round, LongAccumulator nativeBytes,
+                  LongAccumulator physicalBytes) {
+            this.recipe = recipe;
+            this.state = state;
+            this.round = round;
+            this.nativeBytes = nativeBytes;
+            this.physicalBytes = physicalBytes;
+        }
+
+        @Override public RoundResult apply(TaskContext context, scala.collection.Iterator<Shard> shards) {
+            RoundResult out = null;
+            while (shards.hasNext()) {
+                RoundResult leaf = leaf(shards.next());
+                out = out == null ? leaf : out.merge(leaf);
+            }
+            return out;
+        }
+
+        RoundResult leaf(Shard shard) {
+            long fetch = System.nanoTime();
+            TrainingRecipe recipeValue = recipe.value();
+            NetworkState start = state.value();
+            double waited = (System.nanoTime() - fetch) / 1e9;
+            RoundResult out = Worker.runRound(recipeValue, start, shard, round).withBroadcastSeconds(waited);
+            // this task's reading of its executor's native memory (per-task values: NativeMemoryReadings)
+            nativeBytes.add(org.bytedeco.javacpp.Pointer.totalBytes());
+            physicalBytes.add(org.bytedeco.javacpp.Pointer.physicalBytes());
+            return out;
+        }
+    }
+
+    /** Merges the round's leaves on the driver as tasks finish (Spark calls it once per partition, one at a time). */
+    private static final class Merged extends AbstractFunction2<Object, RoundResult, BoxedUnit> implements Serializable {
+        private RoundResult result;
+
+        @Override public synchronized BoxedUnit apply(Object partition, RoundResult leaf) {
+            if (leaf != null) result = result == null ? leaf : result.merge(leaf);
+            return BoxedUnit.UNIT;
+        }
+    }
 }
