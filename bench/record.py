@@ -79,8 +79,8 @@ def native(out, rows, common):
     extra = [dict(common, benchmark="native", variant=f"pytorch-{t['model']}" + (f"-b{t['batch']}" if "batch" in t else f"-n{t.get('n')}"), **t)
              for t in torch_rows] + [dict(common, benchmark="native", **n) for n in nat]
 
-    def torch_for(model, batch):
-        return next((t for t in torch_rows if t.get("model") == model and t.get("batch") == batch), {})
+    def torch_for(model, batch, epochs=1):
+        return next((t for t in torch_rows if t.get("model") == model and t.get("batch") == batch and t.get("epochs", 1) == epochs), {})
 
     def ratio(a, b):
         return f"{a / b:.2f}" if a and b else ""
@@ -113,11 +113,28 @@ def native(out, rows, common):
         lines.append(f"| {row} | {cell(st)} | {cell(tu)} | {cell(od)} | {tcell} | **{ratio(od.get('imagesPerSecond'), ti)}** | "
                      f"{f'{oc:.0f}' if oc else ''} | {ratio(oc, ti)} | "
                      f"{ratio(tu.get('imagesPerSecond'), ti)} | {ratio(od.get('imagesPerSecond'), st.get('imagesPerSecond'))} |\n")
-    one, two = by.get("lenet5-1w2t-onednn", {}), by.get("lenet5-2w-onednn", {})
+    # steady state: the MLP's third epoch, ours (history in metrics.json) against PyTorch's third
+    path = os.path.join(out, "mlp-b128-3ep-onednn", "metrics.json")
+    t3 = torch_for("mlp", 128, 3).get("epochImagesPerSecond") or []
+    if os.path.exists(path):
+        ours = [e["imagesPerSecond"] for e in json.load(open(path))["history"]]
+        by.get("mlp-b128-3ep-onednn", {})["epochImagesPerSecond"] = [round(x, 1) for x in ours]
+        lines.append(f"\nSteady state, MLP b128, 3 epochs (`training.epochs=3`; PyTorch `--epochs 3`), img/s per epoch: ours "
+                     f"{' / '.join(f'{x:.0f}' for x in ours)}, PyTorch {' / '.join(f'{x:.0f}' for x in t3) or 'unavailable'}; "
+                     f"**epoch 3: {ratio(ours[-1] if ours else None, t3[-1] if t3 else None)}** of PyTorch.\n")
+    # three alternating pairs (older runs: one pair without the -r suffix)
+    pairs = [(by.get(f"lenet5-1w2t-onednn{s}", {}), by.get(f"lenet5-2w-onednn{s}", {})) for s in ("", "-r1", "-r2", "-r3")]
+    pairs = [(o, t) for o, t in pairs if o and t]
+    ones = [o["imagesPerSecond"] for o, _ in pairs]
+    twos = [t["imagesPerSecond"] for _, t in pairs]
+    one_med = statistics.median(ones) if ones else None
+    two_med = statistics.median(twos) if twos else None
     lines.append(f"\nTwo workers with averaging (`local[2]`, every 5 steps) vs one worker given both cores (2 native threads), "
-                 f"LeNet-5 b64, engine onednn, 1 epoch: {two.get('imagesPerSecond', 0):.0f} vs {one.get('imagesPerSecond', 0):.0f} img/s, "
-                 f"**2 workers / 1 worker = {ratio(two.get('imagesPerSecond'), one.get('imagesPerSecond'))}** (target >= 0.9); "
-                 f"test accuracy {fmt(two.get('accFinal'))} / {fmt(one.get('accFinal'))}.\n\n")
+                 f"LeNet-5 b64, engine onednn, 1 epoch, {len(pairs)} alternating pair(s): 2 workers "
+                 f"{', '.join(f'{x:.0f}' for x in twos)} img/s, 1 worker {', '.join(f'{x:.0f}' for x in ones)} img/s; "
+                 f"pair ratios {', '.join(ratio(t['imagesPerSecond'], o['imagesPerSecond']) for o, t in pairs)}; "
+                 f"**median 2 workers / median 1 worker = {ratio(two_med, one_med)}** (target >= 0.9); "
+                 f"test accuracy {', '.join(fmt(t.get('accFinal')) for _, t in pairs)} / {', '.join(fmt(o.get('accFinal')) for o, _ in pairs)}.\n\n")
     lines += ["Inference, batch 256, one thread, img/s (ours: `bin/deepshard bench-native`, random inputs; PyTorch: its trained "
               "model over the 10,000 test images, `torch.no_grad`).\n\n",
               "| model | DL4J tuned | onednn (DL4J's helpers) | onednn (direct engine) | PyTorch | onednn / PyTorch |\n|---|---|---|---|---|---|\n"]
