@@ -111,7 +111,10 @@ public final class Sharder {
                 .persist(StorageLevel.MEMORY_ONLY());
     }
 
-    /** Bytes of examples per piece at most (a piece is sent once it reaches this): bounds a task's extra memory. */
+    /**
+     * Bytes of examples per piece at most (a piece is sent once it reaches this). A task holds at most its
+     * partition's records or {@code workers} open pieces, whichever is less, beside the cached records.
+     */
     static final int PIECE_BYTES = 8 << 20;
 
     /** Examples bound for one shard, packed, with their sort keys (any order: the shard sorts on merging). */
