@@ -145,6 +145,7 @@ final class FusedUpdater {
             int off = b.paramStart(), len = b.paramEnd() - b.paramStart();
             float lr = c instanceof NoOp ? 0f : (float) c.getLearningRate(iteration, epoch);
             float mu = c instanceof Nesterovs n ? (float) n.currentMomentum(iteration, epoch) : 0f;
+            float[] adam = c instanceof Adam a ? adamConstants(a, lr, iteration) : null;
             for (Range r : b.params()) {
                 float l2 = r.l2() == null ? 0f : (float) r.l2().valueAt(iteration, epoch);
                 for (int from = r.start(); from < r.end(); from += CHUNK) {
@@ -155,7 +156,9 @@ final class FusedUpdater {
                     if (hasFirst) b.state().get(from - off, first, 0, n);
                     if (hasSecond) b.state().get(len + from - off, second, 0, n);
                     if (c instanceof NoOp) statisticLoop(n, w, g);
-                    else if (c instanceof Adam a) adam(n, a, lr, l2, batch, iteration);
+                    else if (adam != null) {
+                        adamLoop(n, w, g, first, second, batch, l2, adam[0], adam[1], 1f - adam[0], 1f - adam[1], adam[3], adam[2]);
+                    }
                     else if (c instanceof Nesterovs) nesterovLoop(n, w, g, first, mu, lr, l2, batch);
                     else sgdLoop(n, w, g, lr, l2, batch);
                     if (flushNow) {
@@ -206,14 +209,14 @@ final class FusedUpdater {
 
     /**
      * libnd4j's adam_updater: m' = b1 m + (1 - b1) g, v' = b2 v + (1 - b2) g^2, update = m' alpha / (sqrt(v') + eps)
-     * with alpha = lr sqrt(1 - b2^t) / (1 - b1^t), t = iteration + 1; DL4J keeps m then v in the block's state.
+     * with alpha = lr sqrt(1 - b2^t) / (1 - b1^t), t = iteration + 1; DL4J keeps m then v in the block's state. Returns {b1, b2, eps, alpha}: one step's constants, the same for a whole block.
      */
-    private void adam(int n, Adam a, float lr, float l2, float batch, int iteration) {
+    private static float[] adamConstants(Adam a, float lr, int iteration) {
         float b1 = (float) a.getBeta1(), b2 = (float) a.getBeta2(), eps = (float) a.getEpsilon();
         float b1t = (float) Math.pow(b1, iteration + 1), b2t = (float) Math.pow(b2, iteration + 1);
         float alpha = lr * (float) Math.sqrt(1f - b2t) / (1f - b1t);
         if (Float.isNaN(alpha) || alpha == 0f || Float.isInfinite(alpha)) alpha = eps;   // as libnd4j does
-        adamLoop(n, w, g, first, second, batch, l2, b1, b2, 1f - b1, 1f - b2, alpha, eps);
+        return new float[] {b1, b2, eps, alpha};
     }
 
     /** The loop alone, every array at index i: the shape the JIT vectorizes. */
