@@ -185,7 +185,7 @@ public final class Shard implements Serializable {
         private static INDArray fill(INDArray into, float[] values, long[] shape) {
             if (into == null || !java.util.Arrays.equals(into.shape(), shape)) {
                 if (into != null) into.close();
-                into = Nd4j.create(DataType.FLOAT, shape, 'c');
+                into = Nd4j.createUninitialized(DataType.FLOAT, shape, 'c');   // every value is written below
             }
             io.deepshard.core.util.FloatArrays.copyInto(values, into);
             return into;
@@ -213,7 +213,7 @@ public final class Shard implements Serializable {
         if (values != null) normalizer.apply(values, from * exampleSize, f, 0, n, exampleSize);
         else normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
         long[] featureShape = {n, exampleSize};
-        INDArray features = reuse != null ? (reuse.features = Buffers.fill(reuse.features, f, featureShape)) : Nd4j.create(f, featureShape, 'c');
+        INDArray features = reuse != null ? (reuse.features = Buffers.fill(reuse.features, f, featureShape)) : Buffers.fill(null, f, featureShape);
         if (masks != null) {
             int plane = maskSize();
             int length = Math.multiplyExact(n * numClasses, plane);
@@ -230,11 +230,11 @@ public final class Shard implements Serializable {
                 }
             }
             long[] shape = {n, numClasses, height, width};
-            return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Nd4j.create(y, shape, 'c'));
+            return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Buffers.fill(null, y, shape));
         }
         float[] y = reuse != null ? reuse.y(n * numClasses) : new float[n * numClasses];
         for (int i = 0; i < n; i++) y[i * numClasses + labels[from + i]] = 1f;
         long[] shape = {n, numClasses};
-        return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Nd4j.create(y, shape, 'c'));
+        return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Buffers.fill(null, y, shape));
     }
 }
