@@ -7,7 +7,6 @@ import io.deepshard.core.train.RoundTiming;
 import io.deepshard.core.train.TrainingRecipe;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.train.Worker;
-import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.util.LongAccumulator;
