@@ -78,6 +78,12 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
             "training.checkpointKeep", "tracking");
 
     /**
+     * Settings added after checkpoints were first written, with the value that trained as the older versions did: a
+     * checkpoint that does not record such a key was trained with this value ({@code CheckpointStore.differences}).
+     */
+    public static final java.util.Map<String, String> ADDED_SETTINGS = java.util.Map.of("training.shuffle", "global");
+
+    /**
      * The resolved config without {@link #RESUMABLE_KEYS}, as flat {@code key.path -> value} pairs in key order: what
      * a checkpoint records, so that resuming with a config that would train differently is refused, naming the keys.
      */
@@ -121,6 +127,7 @@ public record DeepshardConfig(ZooModel model, DataConfig data, TrainingConfig tr
         t.put("checkpointKeep", c.training.checkpointKeep());
         t.put("resume", c.training.resume());
         t.put("engine", c.training.engine());
+        t.put("shuffle", c.training.shuffle());
         WeightInitSpec wi = c.training.weightInit();
         t.remove("weightInit");
         if (wi.type().equals("normal")) t.with("weightInit").put("type", "normal").put("std", wi.scale());

@@ -34,17 +34,21 @@ import java.util.List;
  *                           build has oneDNN, else {@code dl4j}), {@code dl4j} (DL4J's built-in Java/BLAS layers) or
  *                           {@code onednn} (convolution, pooling, batch norm and LRN on oneDNN primitives, an error when
  *                           oneDNN is missing); both keep DL4J's parameter and updater layout ({@code Engine})
+ * @param shuffle            how examples move between epochs: {@code global} (the default: every epoch deals all
+ *                           examples to the workers anew, one Spark shuffle per epoch) or {@code local} (dealt once,
+ *                           then each worker re-orders its own examples every epoch, no shuffle; {@code LocalShuffle})
  */
 public record TrainingConfig(String strategy, int epochs, int batchSize, int averagingFrequency, int workers,
                              long seed, double l1, double l2, OptimizerSpec optimizer, ScheduleSpec schedule, String clipBy,
                              double clipThreshold, String loss, String outputActivation, WeightInitSpec weightInit,
                              EarlyStoppingSpec earlyStopping, int checkpointEvery, int checkpointKeep,
-                             String resume, String engine) implements Serializable {
+                             String resume, String engine, String shuffle) implements Serializable {
     public static final List<String> STRATEGIES = List.of("averaging", "dl4j-paramavg");
     public static final List<String> LOSSES = List.of("cross-entropy", "binary-cross-entropy", "mse", "mae");
     public static final List<String> OUTPUT_ACTIVATIONS = List.of("softmax", "sigmoid", "identity");
     public static final List<String> RESUME = List.of("never", "auto");
     public static final List<String> ENGINES = List.of("auto", "dl4j", "onednn");
+    public static final List<String> SHUFFLES = List.of("global", "local");
 
     static TrainingConfig from(Section s) {
         String strategy = s.choice("strategy", "averaging", STRATEGIES);
@@ -79,9 +83,10 @@ public record TrainingConfig(String strategy, int epochs, int batchSize, int ave
             s.errors().add(s.keyPath("resume"), "is auto but checkpointKeep is 0 (no checkpoints are written): keep at least 1");
         }
         String engine = s.choice("engine", "auto", ENGINES);
+        String shuffle = s.choice("shuffle", "global", SHUFFLES);
         s.finish();
         return new TrainingConfig(strategy, epochs, batch, freq, workers, seed, l1, l2, opt, schedule, clipBy, threshold,
-                loss, outAct, init, early, checkpointEvery, checkpointKeep, resume, engine);
+                loss, outAct, init, early, checkpointEvery, checkpointKeep, resume, engine, shuffle);
     }
 
     /** The updater with its learning-rate schedule resolved for {@code stepsPerEpoch}. */

@@ -152,6 +152,46 @@ public final class Shard implements Serializable {
         return new Shard(partition, ids, labels, px, fv, size, mk, first.height, first.width);
     }
 
+    /** Example {@code i} as a record: copies of its values (and mask), so changing it leaves the shard alone. */
+    public ImageRecord record(int i) {
+        byte[] mask = masks == null ? null : java.util.Arrays.copyOfRange(masks, i * maskSize(), (i + 1) * maskSize());
+        return values != null
+                ? new ImageRecord(ids[i], labels[i], null, java.util.Arrays.copyOfRange(values, i * exampleSize, (i + 1) * exampleSize), mask)
+                : new ImageRecord(ids[i], labels[i], java.util.Arrays.copyOfRange(pixels, i * exampleSize, (i + 1) * exampleSize), null, mask);
+    }
+
+    /**
+     * The examples in another order: example {@code k} of the result is example {@code order[k]} of this shard, passed
+     * through {@code each} when it is not null (e.g. an epoch's augmentation; it must keep the example's size and kind).
+     * Without {@code each} this is a block copy of the packed arrays.
+     */
+    public Shard reordered(int[] order, java.util.function.UnaryOperator<ImageRecord> each) {
+        if (order.length != size()) throw new IllegalArgumentException("an order of " + order.length + " examples for a shard of " + size());
+        if (each != null) {
+            List<ImageRecord> out = new java.util.ArrayList<>(order.length);
+            for (int k : order) out.add(each.apply(record(k)));
+            return of(partition, out, exampleSize, height, width);
+        }
+        int n = order.length, size = exampleSize, plane = maskSize();
+        long[] id = new long[n];
+        int[] label = new int[n];
+        byte[] px = pixels != null ? new byte[pixels.length] : null;
+        float[] fv = values != null ? new float[values.length] : null;
+        byte[] mk = masks != null ? new byte[masks.length] : null;
+        boolean[] seen = new boolean[n];
+        for (int k = 0; k < n; k++) {
+            int i = order[k];
+            if (i < 0 || i >= n || seen[i]) throw new IllegalArgumentException("order[" + k + "] = " + i + " is not a permutation of [0, " + n + ")");
+            seen[i] = true;
+            id[k] = ids[i];
+            label[k] = labels[i];
+            if (px != null) System.arraycopy(pixels, i * size, px, k * size, size);
+            else System.arraycopy(values, i * size, fv, k * size, size);
+            if (mk != null) System.arraycopy(masks, i * plane, mk, k * plane, plane);
+        }
+        return new Shard(partition, id, label, px, fv, size, mk, height, width);
+    }
+
     public int partition() { return partition; }
     public int size() { return ids.length; }
     public long id(int i) { return ids[i]; }

@@ -233,6 +233,7 @@ public final class CheckpointStore {
         var out = new ArrayList<String>();
         for (String k : keys.keySet()) {
             String a = checkpoint.get(k), b = now.get(k);
+            if (a == null) a = io.deepshard.core.config.DeepshardConfig.ADDED_SETTINGS.get(k);
             if (!java.util.Objects.equals(a, b)) {
                 out.add(k + ": checkpoint " + (a == null ? "(not set)" : a) + ", now " + (b == null ? "(not set)" : b));
             }

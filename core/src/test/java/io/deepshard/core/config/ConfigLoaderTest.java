@@ -77,7 +77,7 @@ class ConfigLoaderTest {
                 "training.optimizer.type: must be one of sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, found 'adamx' (did you mean 'adam'?)",
                 "training.optimizer.learningRate: must be a number in (0, 10], found -0.1",
                 "training.epoch: unknown key (did you mean 'epochs'?) (known here: strategy, epochs, batchSize, averagingFrequency, workers, seed, l1, l2, optimizer, schedule, "
-                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume, engine)",
+                        + "gradientClipping, loss, outputActivation, weightInit, earlyStopping, checkpointEvery, checkpointKeep, resume, engine, shuffle)",
                 "outptu: unknown key (did you mean 'output'?) (known here: model, data, training, tracking, output, transfer, tune)");
         assertThat(e.getMessage()).startsWith("bad.yaml: 11 problems\n  - ");
     }
@@ -118,6 +118,11 @@ class ConfigLoaderTest {
         assertThat(catchThrowableOfType(ConfigException.class,
                 () -> ConfigLoader.parse(VALID, "t.yaml", List.of("training.engine=mkldnn"))).problems())
                 .containsExactly("training.engine: must be one of auto, dl4j, onednn, found 'mkldnn'");
+        assertThat(c.training().shuffle()).isEqualTo("global");
+        assertThat(ConfigLoader.parse(VALID, "t.yaml", List.of("training.shuffle=local")).training().shuffle()).isEqualTo("local");
+        assertThat(catchThrowableOfType(ConfigException.class,
+                () -> ConfigLoader.parse(VALID, "t.yaml", List.of("training.shuffle=locl"))).problems())
+                .containsExactly("training.shuffle: must be one of global, local, found 'locl' (did you mean 'local'?)");
 
         ConfigException e = catchThrowableOfType(ConfigException.class,
                 () -> ConfigLoader.parse(VALID, "t.yaml", List.of("training.epochs=0")));

@@ -137,6 +137,25 @@ class CheckpointStoreTest {
     }
 
     @Test
+    void aCheckpointFromBeforeASettingExistedTrainedWithItsOldBehaviour() {
+        String yaml = """
+                model: {name: mlp, hidden: [16]}
+                data: {train: /d, inputShape: [1, 8, 8], numClasses: 2}
+                training: {epochs: 3, shuffle: %s}
+                """;
+        DeepshardConfig global = ConfigLoader.parse(yaml.formatted("global"), "g.yaml", List.of());
+        DeepshardConfig local = ConfigLoader.parse(yaml.formatted("local"), "l.yaml", List.of());
+        assertThat(global.trainingSettings()).containsEntry("training.shuffle", "global");
+        var older = new java.util.TreeMap<>(global.trainingSettings());
+        older.remove("training.shuffle");          // written before training.shuffle existed: it dealt globally
+        assertThat(CheckpointStore.differences(older, global.trainingSettings())).isEmpty();
+        assertThat(CheckpointStore.differences(older, local.trainingSettings()))
+                .containsExactly("training.shuffle: checkpoint global, now local");
+        assertThat(CheckpointStore.differences(global.trainingSettings(), local.trainingSettings()))
+                .containsExactly("training.shuffle: checkpoint global, now local");
+    }
+
+    @Test
     void aFileThatIsNotACheckpointIsRejectedWithItsName() throws Exception {
         var store = new CheckpointStore(conf, run.toString());
         store.save(checkpoint(1, 0, false), 1);

@@ -2,6 +2,7 @@ package io.deepshard.spark.data;
 
 import io.deepshard.core.data.BatchPlan;
 import io.deepshard.core.data.ImageRecord;
+import io.deepshard.core.data.LocalShuffle;
 import io.deepshard.core.data.Shard;
 import io.deepshard.core.data.StratifiedDeal;
 import io.deepshard.core.transform.Augmenter;
@@ -108,6 +109,21 @@ public final class Sharder {
                     return Collections.singletonList(merged).iterator();
                 }, true)
                 .setName("epoch " + epoch + " shards")
+                .persist(StorageLevel.MEMORY_ONLY());
+    }
+
+    /**
+     * {@code training.shuffle: local}: {@code epoch}'s shards from {@code dealt}, epoch 0's {@link #shard} without
+     * augmentation. Each shard keeps its examples, re-ordered as the global deal would order them in that epoch and
+     * augmented for it, inside its own task: nothing moves between partitions ({@link LocalShuffle}). With one shard
+     * this equals {@link #shard} of the epoch. Cached; epoch 0 without augmentation is {@code dealt} itself.
+     */
+    public JavaRDD<Shard> shuffleLocally(JavaRDD<Shard> dealt, long seed, int epoch, Augmenter augmenter) {
+        Augmenter aug = augmenter == null || augmenter.isEmpty() ? null : augmenter;
+        if (epoch == 0 && aug == null) return dealt;
+        long ids = idSpace;
+        return dealt.map(s -> LocalShuffle.apply(s, seed, epoch, ids, aug))
+                .setName("epoch " + epoch + " shards (local shuffle)")
                 .persist(StorageLevel.MEMORY_ONLY());
     }
 

@@ -181,12 +181,26 @@ public final class DistributedTrainer {
                 ? new Dl4jParamAvgStrategy(sc, recipe, state, t.batchSize(), t.averagingFrequency(), t.seed())
                 : new AveragingStrategy(sc, recipe)) {
             JavaRDD<Shard> previous = null;
+            JavaRDD<Shard> dealt = null;     // training.shuffle local: the first deal, kept for the whole run
+            // one worker: its shard holds every example in the epoch's order either way, so the re-deal is skipped
+            boolean local = "local".equals(t.shuffle()) || workers == 1;
             for (int epoch = run.firstEpoch; epoch < t.epochs() && !run.stopped; epoch++) {
                 long t0 = System.nanoTime();
-                sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
-                JavaRDD<Shard> shards = sharder.shard(plan, t.seed(), epoch, augmenter);
+                JavaRDD<Shard> shards;
+                if (local) {
+                    if (dealt == null) {
+                        sc.setJobDescription("deal the examples into " + workers + " shard(s), once per run (training.shuffle: "
+                                + t.shuffle() + ", " + workers + " worker(s))");
+                        dealt = sharder.shard(plan, t.seed(), 0, null);
+                    }
+                    sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle within each of " + workers + " shards");
+                    shards = sharder.shuffleLocally(dealt, t.seed(), epoch, augmenter);
+                } else {
+                    sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
+                    shards = sharder.shard(plan, t.seed(), epoch, augmenter);
+                }
                 shards.count(); // materialize before the rounds so every round reads cached shards
-                if (previous != null) previous.unpersist(false);
+                if (previous != null && previous != dealt) previous.unpersist(false);
                 previous = shards;
                 double shardSeconds = (System.nanoTime() - t0) / 1e9;
                 final int e = epoch;
@@ -199,7 +213,7 @@ public final class DistributedTrainer {
                         (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
                                 priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener));
                 TrainingStrategy.Outcome out = strategy.trainEpoch(ctx);
-                LOG.debug("epoch {}: shuffle into shards {} s, rounds {} s", epoch + 1, shardSeconds,
+                LOG.debug("epoch {}: {} shuffle into shards {} s, rounds {} s", epoch + 1, t.shuffle(), shardSeconds,
                         (System.nanoTime() - t0) / 1e9 - shardSeconds);
                 state = out.state();
                 double trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
@@ -245,6 +259,7 @@ public final class DistributedTrainer {
                         state, normalizer, listener);
             }
             if (previous != null) previous.unpersist(false);
+            if (dealt != null) dealt.unpersist(false);
         }
         if (run.history.isEmpty()) throw new IllegalStateException("no epoch was trained");
         boolean restore = run.early != null && t.earlyStopping().restoreBest() && run.bestEpoch != run.history.size();
