@@ -7,7 +7,8 @@ import java.util.Arrays;
 /**
  * {@code training.shuffle: local}: the examples are dealt to the workers once (epoch 0's {@link StratifiedDeal}); in
  * every later epoch each worker trains on the same examples in a new order, with that epoch's augmentation. No data
- * moves between workers after the first deal, so an epoch costs a pass over memory instead of a Spark shuffle; BigDL's
+ * moves between workers after the first deal: without augmentation an epoch's shard is a view of the dealt one that
+ * holds only its order (4 bytes per example), instead of a Spark shuffle of every image; BigDL's
  * cached datasets and Petastorm/Horovod's per-worker shuffles do the same. The price is that a worker never sees the
  * other workers' examples, so the averaged model sees fewer distinct mini-batch mixes than under the global re-deal
  * ({@code training.shuffle: global}, the default).

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * One worker's examples for one epoch, in training order, stored compactly (one byte array for all pixels) so that a
  * round can cut its mini-batches by index without re-reading or re-shuffling anything. Segmentation shards also
- * pack the per-pixel class masks ({@code height*width} bytes per example).
+ * pack the per-pixel class masks ({@code height*width} bytes per example). A re-ordered shard ({@link #reordered})
+ * shares its arrays with the shard it came from and keeps only its order.
  */
 public final class Shard implements Serializable {
     private final int partition;
@@ -24,6 +25,7 @@ public final class Shard implements Serializable {
     private final byte[] masks;    // null unless segmentation
     private final int height;      // mask height and width (0 without masks)
     private final int width;
+    private final int[] order;     // example i is stored at order[i]; null: in stored order
 
     public Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize) {
         this(partition, ids, labels, pixels, values, exampleSize, null, 0, 0);
@@ -31,6 +33,11 @@ public final class Shard implements Serializable {
 
     public Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize,
                  byte[] masks, int height, int width) {
+        this(partition, ids, labels, pixels, values, exampleSize, masks, height, width, null);
+    }
+
+    private Shard(int partition, long[] ids, int[] labels, byte[] pixels, float[] values, int exampleSize,
+                  byte[] masks, int height, int width, int[] order) {
         long len = pixels != null ? pixels.length : values.length;
         if (ids.length != labels.length || (long) ids.length * exampleSize != len || (pixels == null) == (values == null)
                 || masks != null && ((long) ids.length * height * width != masks.length || height * width == 0
@@ -46,7 +53,12 @@ public final class Shard implements Serializable {
         this.masks = masks;
         this.height = masks == null ? 0 : height;
         this.width = masks == null ? 0 : width;
+        if (order != null && order.length != ids.length) throw new IllegalArgumentException("inconsistent shard order");
+        this.order = order;
     }
+
+    /** Where example {@code i} (in training order) is stored. */
+    private int at(int i) { return order == null ? i : order[i]; }
 
     /** Packs classification records (already in training order); every record must have {@code exampleSize} values, all of one kind. */
     public static Shard of(int partition, List<ImageRecord> records, int exampleSize) {
@@ -115,8 +127,8 @@ public final class Shard implements Serializable {
         for (Shard s : pieces) {
             if (s.size() > 0 && (s.exampleSize != first.exampleSize || (s.values != null) != (first.values != null)
                     || s.hasMasks() != first.hasMasks() || s.height != first.height || s.width != first.width)) {
-                throw new DataFormatException("record " + s.ids[0] + " has " + s.exampleSize + (s.values != null ? " float" : " byte")
-                        + " values" + (s.hasMasks() ? " and a " + s.height + "x" + s.width + " mask" : "") + ", record " + first.ids[0]
+                throw new DataFormatException("record " + s.id(0) + " has " + s.exampleSize + (s.values != null ? " float" : " byte")
+                        + " values" + (s.hasMasks() ? " and a " + s.height + "x" + s.width + " mask" : "") + ", record " + first.id(0)
                         + " has " + first.exampleSize + (first.values != null ? " float" : " byte") + " values"
                         + (first.hasMasks() ? " and a " + first.height + "x" + first.width + " mask" : "") + ": one dataset cannot mix them");
             }
@@ -141,19 +153,20 @@ public final class Shard implements Serializable {
             Shard s = pieces.get(k);
             long[] key = keys.get(k);
             for (int i = 0; i < key.length; i++) {
-                int dst = java.util.Arrays.binarySearch(sorted, key[i]);
-                ids[dst] = s.ids[i];
-                labels[dst] = s.labels[i];
-                if (px != null) System.arraycopy(s.pixels, i * size, px, dst * size, size);
-                else System.arraycopy(s.values, i * size, fv, dst * size, size);
-                if (mk != null) System.arraycopy(s.masks, i * plane, mk, dst * plane, plane);
+                int dst = java.util.Arrays.binarySearch(sorted, key[i]), src = s.at(i);
+                ids[dst] = s.ids[src];
+                labels[dst] = s.labels[src];
+                if (px != null) System.arraycopy(s.pixels, src * size, px, dst * size, size);
+                else System.arraycopy(s.values, src * size, fv, dst * size, size);
+                if (mk != null) System.arraycopy(s.masks, src * plane, mk, dst * plane, plane);
             }
         }
         return new Shard(partition, ids, labels, px, fv, size, mk, first.height, first.width);
     }
 
     /** Example {@code i} as a record: copies of its values (and mask), so changing it leaves the shard alone. */
-    public ImageRecord record(int i) {
+    public ImageRecord record(int example) {
+        int i = at(example);
         byte[] mask = masks == null ? null : java.util.Arrays.copyOfRange(masks, i * maskSize(), (i + 1) * maskSize());
         return values != null
                 ? new ImageRecord(ids[i], labels[i], null, java.util.Arrays.copyOfRange(values, i * exampleSize, (i + 1) * exampleSize), mask)
@@ -163,46 +176,39 @@ public final class Shard implements Serializable {
     /**
      * The examples in another order: example {@code k} of the result is example {@code order[k]} of this shard, passed
      * through {@code each} when it is not null (e.g. an epoch's augmentation; it must keep the example's size and kind).
-     * Without {@code each} this is a block copy of the packed arrays.
+     * Without {@code each} the result is a view: it shares this shard's arrays and holds only the order, so an epoch
+     * that re-orders a cached shard costs 4 bytes per example instead of a copy of every image.
      */
     public Shard reordered(int[] order, java.util.function.UnaryOperator<ImageRecord> each) {
-        if (order.length != size()) throw new IllegalArgumentException("an order of " + order.length + " examples for a shard of " + size());
+        int n = size();
+        if (order.length != n) throw new IllegalArgumentException("an order of " + order.length + " examples for a shard of " + n);
         if (each != null) {
-            List<ImageRecord> out = new java.util.ArrayList<>(order.length);
+            List<ImageRecord> out = new java.util.ArrayList<>(n);
             for (int k : order) out.add(each.apply(record(k)));
             return of(partition, out, exampleSize, height, width);
         }
-        int n = order.length, size = exampleSize, plane = maskSize();
-        long[] id = new long[n];
-        int[] label = new int[n];
-        byte[] px = pixels != null ? new byte[pixels.length] : null;
-        float[] fv = values != null ? new float[values.length] : null;
-        byte[] mk = masks != null ? new byte[masks.length] : null;
         boolean[] seen = new boolean[n];
+        int[] stored = new int[n];
         for (int k = 0; k < n; k++) {
             int i = order[k];
             if (i < 0 || i >= n || seen[i]) throw new IllegalArgumentException("order[" + k + "] = " + i + " is not a permutation of [0, " + n + ")");
             seen[i] = true;
-            id[k] = ids[i];
-            label[k] = labels[i];
-            if (px != null) System.arraycopy(pixels, i * size, px, k * size, size);
-            else System.arraycopy(values, i * size, fv, k * size, size);
-            if (mk != null) System.arraycopy(masks, i * plane, mk, k * plane, plane);
+            stored[k] = at(i);
         }
-        return new Shard(partition, id, label, px, fv, size, mk, height, width);
+        return new Shard(partition, ids, labels, pixels, values, exampleSize, masks, height, width, stored);
     }
 
     public int partition() { return partition; }
     public int size() { return ids.length; }
-    public long id(int i) { return ids[i]; }
-    public int label(int i) { return labels[i]; }
+    public long id(int i) { return ids[at(i)]; }
+    public int label(int i) { return labels[at(i)]; }
     public int exampleSize() { return exampleSize; }
     public boolean hasMasks() { return masks != null; }
     /** Pixels per mask ({@code height*width}); 0 without masks. */
     public int maskSize() { return height * width; }
 
     /** The class id of pixel {@code p} (row-major) of example {@code i}'s mask. */
-    public int maskValue(int i, int p) { return masks[i * maskSize() + p] & 0xFF; }
+    public int maskValue(int i, int p) { return masks[at(i) * maskSize() + p] & 0xFF; }
 
     /**
      * Examples {@code [from, to)} as a normalized DL4J mini-batch: features [n, C*H*W]; labels one-hot [n, classes],
@@ -250,8 +256,16 @@ public final class Shard implements Serializable {
     public DataSet batch(int from, int to, Normalizer normalizer, int numClasses, Buffers reuse) {
         int n = to - from;
         float[] f = reuse != null ? reuse.f(n * exampleSize) : new float[n * exampleSize];
-        if (values != null) normalizer.apply(values, from * exampleSize, f, 0, n, exampleSize);
-        else normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
+        if (order == null) {
+            if (values != null) normalizer.apply(values, from * exampleSize, f, 0, n, exampleSize);
+            else normalizer.apply(pixels, from * exampleSize, f, 0, n, exampleSize);
+        } else {
+            for (int i = 0; i < n; i++) {
+                int src = at(from + i) * exampleSize;
+                if (values != null) normalizer.apply(values, src, f, i * exampleSize, 1, exampleSize);
+                else normalizer.apply(pixels, src, f, i * exampleSize, 1, exampleSize);
+            }
+        }
         long[] featureShape = {n, exampleSize};
         INDArray features = reuse != null ? (reuse.features = Buffers.fill(reuse.features, f, featureShape)) : Buffers.fill(null, f, featureShape);
         if (masks != null) {
@@ -259,11 +273,11 @@ public final class Shard implements Serializable {
             int length = Math.multiplyExact(n * numClasses, plane);
             float[] y = reuse != null ? reuse.y(length) : new float[length];
             for (int i = 0; i < n; i++) {
-                int src = (from + i) * plane, dst = i * numClasses * plane;
+                int src = at(from + i) * plane, dst = i * numClasses * plane;
                 for (int p = 0; p < plane; p++) {
                     int k = masks[src + p] & 0xFF;
                     if (k >= numClasses) {
-                        throw new DataFormatException("record " + ids[from + i] + ": mask pixel (x=" + p % width + ", y=" + p / width
+                        throw new DataFormatException("record " + id(from + i) + ": mask pixel (x=" + p % width + ", y=" + p / width
                                 + ") is " + k + ", outside [0, " + numClasses + ")");
                     }
                     y[dst + k * plane + p] = 1f;
@@ -273,7 +287,7 @@ public final class Shard implements Serializable {
             return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Buffers.fill(null, y, shape));
         }
         float[] y = reuse != null ? reuse.y(n * numClasses) : new float[n * numClasses];
-        for (int i = 0; i < n; i++) y[i * numClasses + labels[from + i]] = 1f;
+        for (int i = 0; i < n; i++) y[i * numClasses + labels[at(from + i)]] = 1f;
         long[] shape = {n, numClasses};
         return new DataSet(features, reuse != null ? (reuse.labels = Buffers.fill(reuse.labels, y, shape)) : Buffers.fill(null, y, shape));
     }

@@ -106,6 +106,38 @@ class LocalShuffleTest {
     }
 
     @Test
+    void aReorderedViewCutsTheSameMiniBatchesAsACopyInThatOrder() {
+        var norm = io.deepshard.core.transform.Normalizer.fit("standardize", stats());
+        for (boolean masks : new boolean[] {false, true}) {
+            Shard dealt = shard(1, 70, masks);
+            Shard view = LocalShuffle.apply(LocalShuffle.apply(dealt, 3, 1, IDS, null), 3, 2, IDS, null);   // a view of a view
+            List<ImageRecord> inOrder = new ArrayList<>();
+            for (int i = 0; i < view.size(); i++) inOrder.add(view.record(i));
+            Shard copy = Shard.of(1, inOrder, new int[] {1, 4, 4});
+            assertThat(ids(copy)).isEqualTo(ids(view)).isNotEqualTo(ids(dealt));
+            for (int from = 0; from < 70; from += 32) {
+                int to = Math.min(70, from + 32);
+                var a = view.batch(from, to, norm, 5);
+                var b = copy.batch(from, to, norm, 5);
+                assertThat(a.getFeatures().data().asFloat()).isEqualTo(b.getFeatures().data().asFloat());
+                assertThat(a.getLabels().data().asFloat()).isEqualTo(b.getLabels().data().asFloat());
+            }
+            if (masks) assertThat(view.maskValue(5, 3)).isEqualTo(copy.maskValue(5, 3));
+            // merging pieces that are views reads them in their order
+            long[] keys = new long[view.size()];
+            for (int i = 0; i < keys.length; i++) keys[i] = 1000 - i;          // reverses the view
+            Shard merged = Shard.merge(1, List.of(view), List.of(keys));
+            for (int i = 0; i < keys.length; i++) assertThat(merged.id(i)).isEqualTo(view.id(keys.length - 1 - i));
+        }
+    }
+
+    private static io.deepshard.core.transform.ChannelStats stats() {
+        var stats = new io.deepshard.core.transform.ChannelStats(1);
+        stats.add(new byte[] {0, 10, (byte) 200, 55});
+        return stats;
+    }
+
+    @Test
     void floatShardsReorderToo() {
         List<ImageRecord> records = new ArrayList<>();
         for (int i = 0; i < 50; i++) records.add(ImageRecord.ofFloats(i, i % 2, new float[] {i, -i, i * 0.5f}));
