@@ -188,12 +188,10 @@ public final class DistributedTrainer {
                 long t0 = System.nanoTime();
                 JavaRDD<Shard> shards;
                 if (local) {
-                    if (dealt == null) {
-                        sc.setJobDescription("deal the examples into " + workers + " shard(s), once per run (training.shuffle: "
-                                + t.shuffle() + ", " + workers + " worker(s))");
-                        dealt = sharder.shard(plan, t.seed(), 0, null);
-                    }
-                    sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle within each of " + workers + " shards");
+                    // the RDDs are lazy: the description set here names the job that count() below runs
+                    sc.setJobDescription("epoch " + (epoch + 1) + (dealt == null ? ": deal into " + workers
+                            + " shard(s), once per run (training.shuffle: " + t.shuffle() + ")" : ": re-order each of " + workers + " shard(s)"));
+                    if (dealt == null) dealt = sharder.shard(plan, t.seed(), 0, null);
                     shards = sharder.shuffleLocally(dealt, t.seed(), epoch, augmenter);
                 } else {
                     sc.setJobDescription("epoch " + (epoch + 1) + ": shuffle into " + workers + " shards");
@@ -213,7 +211,7 @@ public final class DistributedTrainer {
                         (done, rounds, s, ex, loss, timing) -> run.afterRound(e, done, rounds, s, ex, loss, timing,
                                 priorSeconds + (System.nanoTime() - t0) / 1e9, normalizer, listener));
                 TrainingStrategy.Outcome out = strategy.trainEpoch(ctx);
-                LOG.debug("epoch {}: {} shuffle into shards {} s, rounds {} s", epoch + 1, t.shuffle(), shardSeconds,
+                LOG.debug("epoch {}: shards ({} shuffle) {} s, rounds {} s", epoch + 1, local ? "local" : "global", shardSeconds,
                         (System.nanoTime() - t0) / 1e9 - shardSeconds);
                 state = out.state();
                 double trainSeconds = priorSeconds + (System.nanoTime() - t0) / 1e9;
