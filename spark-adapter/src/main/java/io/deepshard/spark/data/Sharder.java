@@ -92,20 +92,16 @@ public final class Sharder {
         long[][] firstIndex = starts;
         Augmenter aug = augmenter == null || augmenter.isEmpty() ? null : augmenter;
         if (workers == 1) {
-            // one shard: every record goes to it, so the deal is only its order; the input partitions are read
-            // into one task (coalesce, no shuffle files) and sorted there, by the same keys as the shuffle would
+            // one shard: every record goes to it, so the deal is only its order, the epoch's within-shard order
+            // (LocalShuffle.order); the input partitions are read into one task (coalesce, no shuffle files), packed
+            // and viewed in that order
+            long ids = idSpace;
             return records.coalesce(1, false).mapPartitions(it -> {
                 List<ImageRecord> all = new ArrayList<>();
-                long[] keys = new long[16];
-                while (it.hasNext()) {
-                    ImageRecord r = it.next();
-                    if (all.size() == keys.length) keys = Arrays.copyOf(keys, keys.length * 2);
-                    keys[all.size()] = deal.order(r.id());
-                    all.add(aug == null ? r : aug.apply(r, epoch));
-                }
+                it.forEachRemaining(r -> all.add(aug == null ? r : aug.apply(r, epoch)));
                 Shard packed = shape == null ? Shard.of(0, all, size) : Shard.of(0, all, shape);
                 all.clear();
-                return Collections.singletonList(Shard.merge(0, List.of(packed), List.of(Arrays.copyOf(keys, packed.size())))).iterator();
+                return Collections.singletonList(packed.reordered(LocalShuffle.order(packed, seed, epoch, ids), null)).iterator();
             }, true).setName("epoch " + epoch + " shard").persist(StorageLevel.MEMORY_ONLY());
         }
         JavaPairRDD<Integer, Piece> pieces = JavaPairRDD.fromJavaRDD(records.mapPartitionsWithIndex(
